@@ -1,0 +1,1 @@
+"""Minyi: survey and mobile feedback service for public-sector assessment."""
