@@ -1,1 +1,55 @@
 """Minyi: survey and mobile feedback service for public-sector assessment."""
+
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.i18n import compile_catalogs
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parents[1] / "migrations")
+
+
+def select_locale() -> str:
+    """?lang= wins (and is remembered in a cookie), then the cookie, then Chinese."""
+    wanted = request.args.get("lang") or request.cookies.get("lang")
+    return wanted if wanted in ("zh", "en") else "zh"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Wire configuration, extensions, blueprints and CLI commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(Path(app.instance_path)))
+    app.config.update(config or {})
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+    compile_catalogs(Path(app.root_path) / "translations")
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    limiter.init_app(app)
+
+    from app import models  # noqa: F401 - registers every table with the metadata
+    from app.accounts import loader  # noqa: F401 - registers the user loader
+    from app.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+
+    from app.security import register_security
+
+    register_security(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,134 @@
+"""Flask CLI commands: flask --app wsgi <command>."""
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.accounts.models import Organization
+from app.extensions import db
+from app.questionnaires.definitions import DefinitionInvalid, definition_files, load_file
+
+templates_cli = AppGroup("templates", help="Check and import questionnaire definition files.")
+questionnaires_cli = AppGroup("questionnaires", help="Generate and export questionnaires.")
+
+
+def _org(code: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.code == code))
+    if org is None:
+        raise click.ClickException(f"no organization with code '{code}'")
+    return org
+
+
+@templates_cli.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def validate_templates(paths):
+    """Validate definition files or folders; exit non-zero listing every error."""
+    files = definition_files(paths)
+    if not files:
+        raise click.ClickException("no .yaml, .yml or .json files found")
+    errors = 0
+    for path in files:
+        try:
+            kind, data = load_file(path)
+        except DefinitionInvalid as exc:
+            for line in exc.lines():
+                click.echo(line, err=True)
+            errors += len(exc.problems)
+            continue
+        click.echo(f"{path}: ok ({kind} '{data.get('key') or data.get('bank')}')")
+    if errors:
+        click.echo(f"{errors} error(s) in {len(files)} file(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} file(s) valid")
+
+
+@templates_cli.command("import")
+@click.option("--org", "org_code", required=True, help="Organization code.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def import_templates(org_code, paths):
+    """Import questionnaire files as published versions: all of them, or none."""
+    from app.questionnaires.service import import_published
+
+    org = _org(org_code)
+    problems = []
+    definitions = []
+    for path in definition_files(paths):
+        try:
+            kind, data = load_file(path)
+        except DefinitionInvalid as exc:
+            problems += exc.lines()
+            continue
+        if kind == "questionnaire":
+            definitions.append((path, data))
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        raise click.ClickException("nothing imported")
+    for path, data in definitions:
+        version = import_published(org.id, data, str(path))
+        db.session.flush()
+        click.echo(f"{path}: {version.questionnaire.key} version {version.number}")
+    db.session.commit()
+
+
+@questionnaires_cli.command("generate")
+@click.option("--org", "org_code", required=True)
+@click.option("--bank", "bank_key", required=True, help="Indicator bank key (surveys/banks/).")
+@click.option("--unit", "unit_code", required=True, help="Unit whose leadership team is evaluated.")
+@click.option("--key", required=True, help="Key of the new questionnaire.")
+@click.option("--title", default=None, help="Chinese title (default: the bank's title).")
+@click.option("--publish/--draft", default=False)
+def generate(org_code, bank_key, unit_code, key, title, publish):
+    """Generate a questionnaire from an indicator bank for a unit's team."""
+    from app.questionnaires.service import generate_for_unit, publish_version
+    from app.questionnaires.templates import load_bank
+    from app.targets.models import Unit
+
+    org = _org(org_code)
+    try:
+        bank = load_bank(bank_key)
+    except KeyError:
+        raise click.ClickException(f"no indicator bank '{bank_key}'") from None
+    unit = db.session.scalar(select(Unit).where(Unit.org_id == org.id, Unit.code == unit_code))
+    if unit is None:
+        raise click.ClickException(f"no unit '{unit_code}' in organization '{org_code}'")
+    try:
+        version = generate_for_unit(
+            org.id, bank, unit, key, {"zh": title} if title else bank["title"]
+        )
+    except (DefinitionInvalid, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.flush()
+    if publish:
+        publish_version(version)
+    db.session.commit()
+    questions = version.definition["questions"]
+    click.echo(f"{key} version {version.number} ({version.status}): {len(questions)} question(s)")
+
+
+@questionnaires_cli.command("export")
+@click.option("--org", "org_code", required=True)
+@click.option("--key", required=True)
+@click.option("--version", "number", type=int, default=None, help="Default: the latest.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
+def export(org_code, key, number, fmt):
+    """Print a questionnaire version as YAML or JSON."""
+    from app.questionnaires.service import export_version, get_questionnaire
+
+    questionnaire = get_questionnaire(_org(org_code).id, key)
+    if questionnaire is None or not questionnaire.versions:
+        raise click.ClickException(f"no questionnaire '{key}'")
+    versions = {v.number: v for v in questionnaire.versions}
+    version = versions.get(number) if number else questionnaire.versions[-1]
+    if version is None:
+        raise click.ClickException(f"'{key}' has no version {number}")
+    click.echo(export_version(version, fmt), nl=False)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    app.cli.add_command(templates_cli)
+    app.cli.add_command(questionnaires_cli)

@@ -1,0 +1,89 @@
+"""Configuration: the only module that reads the environment."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+SECRET_NAMES = ("SECRET_KEY", "RESPONDENT_KEY_SECRET", "CONTACT_ENCRYPTION_KEYS")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    """Map DATABASE_URL to a SQLAlchemy URL; default is a SQLite file in instance/."""
+    if not raw:
+        return f"sqlite:///{instance_path / 'minyi.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        # psycopg 3 is the pinned driver; a bare postgresql:// would ask for psycopg2.
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _dev_secret(instance_path: Path, name: str, make) -> str:
+    """Read a development secret from instance/, generating it once."""
+    path = instance_path / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    log.warning("Generated a development %s in %s; production must set it.", name, path.parent)
+    return value
+
+
+def _dev_secret_makers():
+    return {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(32),
+        "RESPONDENT_KEY_SECRET": lambda: secrets.token_urlsafe(32),
+        "CONTACT_ENCRYPTION_KEYS": lambda: Fernet.generate_key().decode(),
+    }
+
+
+def load_config(instance_path: Path, environ=None) -> dict:
+    """Build the Flask config from the environment; production refuses missing secrets."""
+    env = os.environ if environ is None else environ
+    mode = env.get("MINYI_ENV", "development")
+    if mode not in ("development", "production"):
+        raise ConfigError(f"MINYI_ENV must be 'development' or 'production', not {mode!r}")
+    cfg: dict = {"MINYI_ENV": mode}
+    missing = [name for name in SECRET_NAMES if not env.get(name)]
+    if mode == "production" and missing:
+        raise ConfigError("Production needs these settings: " + ", ".join(missing))
+    makers = _dev_secret_makers()
+    for name in SECRET_NAMES:
+        cfg[name] = env.get(name) or _dev_secret(instance_path, name, makers[name])
+    cfg["CONTACT_ENCRYPTION_KEYS"] = [
+        k.strip() for k in cfg["CONTACT_ENCRYPTION_KEYS"].split(",") if k.strip()
+    ]
+    cfg["SQLALCHEMY_DATABASE_URI"] = database_url(env.get("DATABASE_URL"), instance_path)
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    cfg["REDIS_URL"] = env.get("REDIS_URL") or None
+    cfg["TWILIO_ACCOUNT_SID"] = env.get("TWILIO_ACCOUNT_SID") or None
+    cfg["TWILIO_AUTH_TOKEN"] = env.get("TWILIO_AUTH_TOKEN") or None
+    cfg["TWILIO_FROM_NUMBER"] = env.get("TWILIO_FROM_NUMBER") or None
+    cfg["TWILIO_MESSAGING_SERVICE_SID"] = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+    cfg["PUBLIC_BASE_URL"] = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    try:
+        cfg["PROXY_FIX_HOPS"] = int(env.get("PROXY_FIX_HOPS") or 0)
+    except ValueError as exc:
+        raise ConfigError("PROXY_FIX_HOPS must be a whole number") from exc
+    cfg["DEFAULT_PHONE_REGION"] = env.get("DEFAULT_PHONE_REGION") or "CN"
+    cfg["TIMEZONE"] = env.get("TIMEZONE") or "Asia/Shanghai"
+    cfg["BABEL_DEFAULT_LOCALE"] = "zh"
+    cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
+    cfg["LANGUAGES"] = ["zh", "en"]
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_SECURE"] = mode == "production"
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    return cfg
