@@ -41,9 +41,25 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app import models  # noqa: F401 - registers every table with the metadata
     from app.accounts import loader  # noqa: F401 - registers the user loader
+    from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from app.api import init_api
+
+    init_api(app)
+
+    from app.errors import register_error_pages
+
+    register_error_pages(app, api_handler=app.extensions.get("minyi_api_error_handler"))
+
+    from app.jobs import init_jobs
+
+    init_jobs(app)
 
     from app.security import register_security
 

@@ -128,7 +128,47 @@ def export(org_code, key, number, fmt):
     click.echo(export_version(version, fmt), nl=False)
 
 
+@click.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--org", "org_code", required=True, help="Organization code (created if missing).")
+@click.option("--org-name", default=None, help="Name for a new organization.")
+@click.option(
+    "--role", type=click.Choice(["admin", "designer", "analyst", "viewer"]), default="admin"
+)
+def create_admin(email, password, org_code, org_name, role):
+    """Create a staff user (no prompts when every option is given)."""
+    from app.accounts.service import AccountError, create_user, get_or_create_org
+
+    try:
+        org = get_or_create_org(org_code, org_name)
+        user = create_user(org, email, password, role)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} in organization {org.code}")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no organization yet.")
+def demo(if_empty):
+    """Load the demo organization and print the staff login."""
+    from flask import current_app
+
+    from app.demo import demo_credentials, load_demo
+
+    empty = db.session.scalar(select(Organization.id).limit(1)) is None
+    if empty or not if_empty:
+        load_demo(current_app.instance_path)
+        db.session.commit()
+    email, password = demo_credentials(current_app.instance_path)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    click.echo(f"Staff login: {base}/login user={email} password={password}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo)
     app.cli.add_command(templates_cli)
     app.cli.add_command(questionnaires_cli)

@@ -85,5 +85,6 @@ def load_config(instance_path: Path, environ=None) -> dict:
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = mode == "production"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every 429
     cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     return cfg

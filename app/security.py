@@ -1,6 +1,7 @@
 """Response headers every page carries."""
 
 from flask import Flask, request
+from flask_babel import refresh
 
 # No third-party assets, no inline script: the pages must work on a government intranet,
 # and a strict policy keeps injected markup inert.
@@ -11,7 +12,12 @@ CSP = (
 
 
 def register_security(app: Flask) -> None:
-    """Add security headers and remember an explicit language choice."""
+    """Add security headers, pick the locale per request and remember an explicit choice."""
+
+    @app.before_request
+    def _fresh_locale():
+        # The locale is cached on the app context, which tests (and CLI) may share across requests.
+        refresh()
 
     @app.after_request
     def _headers(response):

@@ -62,3 +62,30 @@ def make_version(org, definition=None):
     version = import_published(org.id, definition or simple_definition())
     db.session.flush()
     return version
+
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(org, email="staff@example.org", role="admin", password=PASSWORD):
+    from app.accounts.service import create_user
+
+    user = create_user(org, email, password, role)
+    db.session.flush()
+    return user
+
+
+def csrf_token(client, path="/login"):
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, email="staff@example.org", password=PASSWORD):
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})

@@ -35,5 +35,5 @@ def test_every_message_has_a_chinese_translation():
     po = Path(__file__).resolve().parents[1] / "app/translations/zh/LC_MESSAGES/messages.po"
     with po.open("rb") as handle:
         catalog = read_po(handle)
-    untranslated = [m.id for m in catalog if m.id and not m.string]
+    untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert untranslated == []

@@ -34,3 +34,14 @@ def period_kind(period: str) -> str:
         return "year"
     part = period.split("-", 1)[1]
     return {"H": "half", "Q": "quarter"}.get(part[0], "month")
+
+
+def coarsen_date(day: date, granularity: str = "day") -> date:
+    """The day itself, the Monday of its week, or the first of its month."""
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return date.fromordinal(day.toordinal() - day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    raise ValueError(f"granularity must be day, week or month, not '{granularity}'")

@@ -28,3 +28,20 @@ def test_periods_cover_their_days(period, start, end, kind):
 def test_bad_periods_are_rejected_with_the_text(bad):
     with pytest.raises(ValueError, match="period|month"):
         period_bounds(bad)
+
+
+@pytest.mark.parametrize(
+    ("granularity", "expected"),
+    [("day", date(2026, 11, 27)), ("week", date(2026, 11, 23)), ("month", date(2026, 11, 1))],
+)
+def test_dates_are_coarsened(granularity, expected):
+    from app.core.periods import coarsen_date
+
+    assert coarsen_date(date(2026, 11, 27), granularity) == expected
+
+
+def test_unknown_granularity_is_refused():
+    from app.core.periods import coarsen_date
+
+    with pytest.raises(ValueError, match="granularity"):
+        coarsen_date(date(2026, 11, 27), "hour")

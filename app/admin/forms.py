@@ -1,0 +1,42 @@
+"""Staff console forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, Length
+
+from app.campaigns.models import CHANNELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Questionnaire file (YAML or JSON)"), validators=[FileRequired()])
+    publish = BooleanField(_l("Publish this version now"), default=True)
+
+
+def channel_choices():
+    labels = {
+        "web": _l("Mobile web"),
+        "qr": _l("QR code posters"),
+        "sms_invite": _l("SMS invitation with a link"),
+        "sms_dialogue": _l("SMS dialogue"),
+        "hotline": _l("Hotline follow-up"),
+        "interviewer": _l("Interviewer entry"),
+    }
+    return [(c, labels[c]) for c in CHANNELS]
+
+
+class CampaignForm(FlaskForm):
+    template = SelectField(_l("Questionnaire"), validators=[DataRequired()])
+    name = StringField(_l("Campaign name"), validators=[DataRequired(), Length(max=200)])
+    period = StringField(
+        _l("Period (2026, 2026-H1, 2026-Q3 or 2026-11)"),
+        validators=[DataRequired(), Length(max=10)],
+    )
+    channels = MultiCheckboxField(_l("Channels"), choices=channel_choices, default=["web"])
+    units = SelectMultipleField(_l("Assessed units"), coerce=int)

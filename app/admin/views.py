@@ -1,0 +1,160 @@
+"""Staff console: questionnaires (list, import, preview, export) and campaigns."""
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.roles import DESIGN, READ, own, require_role
+from app.admin.forms import CampaignForm, ImportForm
+from app.campaigns.models import Campaign
+from app.campaigns.service import CampaignInvalid, create_from_template, org_campaigns
+from app.core.questionnaire import parse_questions
+from app.extensions import db
+from app.questionnaires.definitions import DefinitionInvalid, parse_text
+from app.questionnaires.models import Questionnaire, QuestionnaireVersion
+from app.questionnaires.service import add_version, export_version, publish_version
+from app.questionnaires.templates import all_templates
+from app.targets.models import Unit
+
+bp = Blueprint("admin", __name__)
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+@bp.get("/")
+@require_role(*READ)
+def index():
+    return render_template("admin/index.html", campaigns=org_campaigns(current_user.org_id))
+
+
+@bp.get("/questionnaires")
+@require_role(*READ)
+def questionnaires():
+    rows = db.session.scalars(
+        select(Questionnaire)
+        .where(Questionnaire.org_id == current_user.org_id)
+        .order_by(Questionnaire.key)
+    ).all()
+    return render_template("admin/questionnaires.html", questionnaires=rows)
+
+
+@bp.route("/questionnaires/import", methods=["GET", "POST"])
+@require_role(*DESIGN)
+def import_questionnaire():
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        version, problems = _import_upload(
+            upload.filename or "upload", upload.read(MAX_UPLOAD + 1), form.publish.data
+        )
+        if version is not None:
+            flash(
+                _(
+                    "Imported %(key)s version %(number)s.",
+                    key=version.questionnaire.key,
+                    number=version.number,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.version", version_id=version.id))
+    status = 400 if problems else 200
+    return render_template("admin/import.html", form=form, problems=problems), status
+
+
+def _import_upload(filename: str, raw: bytes, publish: bool):
+    """(version, []) after a commit, or (None, problems) with nothing stored."""
+    if len(raw) > MAX_UPLOAD:
+        return None, [_("The file is larger than 2 MB.")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [_("The file is not UTF-8 text.")]
+    try:
+        version = add_version(current_user.org_id, parse_text(text, filename), filename)
+        db.session.flush()
+        if publish:
+            publish_version(version)
+        db.session.commit()
+    except DefinitionInvalid as exc:
+        db.session.rollback()
+        return None, exc.lines()
+    return version, []
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>")
+@require_role(*READ)
+def questionnaire(questionnaire_id):
+    item = own(db.session.get(Questionnaire, questionnaire_id))
+    return render_template("admin/questionnaire.html", questionnaire=item)
+
+
+def _own_version(version_id: int) -> QuestionnaireVersion:
+    version = db.session.get(QuestionnaireVersion, version_id)
+    if version is None:
+        own(None)
+    own(version.questionnaire)
+    return version
+
+
+@bp.get("/versions/<int:version_id>")
+@require_role(*READ)
+def version(version_id):
+    item = _own_version(version_id)
+    return render_template(
+        "admin/version.html", version=item, questions=parse_questions(item.definition)
+    )
+
+
+@bp.get("/versions/<int:version_id>/export.<fmt>")
+@require_role(*READ)
+def export(version_id, fmt):
+    item = _own_version(version_id)
+    if fmt not in ("yaml", "json"):
+        own(None)
+    mime = "application/yaml" if fmt == "yaml" else "application/json"
+    filename = f"{item.questionnaire.key}-v{item.number}.{fmt}"
+    return Response(
+        export_version(item, fmt),
+        mimetype=mime,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@require_role(*DESIGN)
+def new_campaign():
+    form = CampaignForm()
+    form.template.choices = [(t["key"], t["title"]["zh"]) for t in all_templates()]
+    units = db.session.scalars(
+        select(Unit).where(Unit.org_id == current_user.org_id).order_by(Unit.code)
+    ).all()
+    form.units.choices = [(u.id, f"{u.name} ({u.code})") for u in units]
+    problems: dict[str, str] = {}
+    if form.validate_on_submit():
+        chosen = [u for u in units if u.id in set(form.units.data or [])]
+        try:
+            campaign = create_from_template(
+                current_user.org_id,
+                form.template.data,
+                name=form.name.data,
+                period=form.period.data.strip(),
+                channels=form.channels.data or [],
+                units=chosen,
+            )
+            db.session.commit()
+        except CampaignInvalid as exc:
+            db.session.rollback()
+            problems = exc.problems
+        else:
+            flash(_("Campaign created."), "success")
+            return redirect(url_for("admin.campaign", campaign_id=campaign.id))
+    status = 400 if problems or form.errors else 200
+    return render_template("admin/new_campaign.html", form=form, problems=problems), status
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@require_role(*READ)
+def campaign(campaign_id):
+    item = own(db.session.get(Campaign, campaign_id))
+    return render_template("admin/campaign.html", campaign=item)
