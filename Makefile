@@ -4,8 +4,9 @@ PYTHON  ?= python3
 PIP     := $(VENV)/bin/pip
 FLASK   := $(VENV)/bin/flask --app wsgi
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages the tests drive for real: a headless browser, CJK fonts, a QR decoder.
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk zbar-tools
+# Debian packages the tests drive for real: a headless browser, CJK fonts, a QR decoder and
+# an SVG rasterizer (zbarimg reads PNG, not SVG).
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk zbar-tools librsvg2-bin
 
 .PHONY: run test lint format worker debian-test-packages clean
 

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
-from app.i18n import compile_catalogs
+from app.i18n import compile_catalogs, localized
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parents[1] / "migrations")
 
@@ -37,15 +37,21 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["t"] = localized
     limiter.init_app(app)
 
     from app import models  # noqa: F401 - registers every table with the metadata
     from app.accounts import loader  # noqa: F401 - registers the user loader
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
+    from app.channels.web import bp as survey_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(survey_bp)
+    # Respondent forms carry no CSRF token (which would expire on a slow respondent): every POST
+    # needs the SameSite=Lax draft cookie, which a cross-site form cannot send.
+    csrf.exempt(survey_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 

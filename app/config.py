@@ -48,6 +48,17 @@ def _dev_secret_makers():
     }
 
 
+def _number(env, name: str, default, kind):
+    """A numeric setting, or ConfigError naming it."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number") from exc
+
+
 def load_config(instance_path: Path, environ=None) -> dict:
     """Build the Flask config from the environment; production refuses missing secrets."""
     env = os.environ if environ is None else environ
@@ -86,5 +97,8 @@ def load_config(instance_path: Path, environ=None) -> dict:
     cfg["SESSION_COOKIE_SECURE"] = mode == "production"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every 429
+    # Per client address; a service hall's Wi-Fi may put many respondents behind one address.
+    cfg["SURVEY_RATE_LIMIT"] = env.get("SURVEY_RATE_LIMIT") or "120 per minute"
+    cfg["LINK_API_RATE_LIMIT"] = env.get("LINK_API_RATE_LIMIT") or "60 per minute"
     cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     return cfg

@@ -10,6 +10,7 @@ from app.accounts.models import Organization
 from app.accounts.service import create_user, get_or_create_org
 from app.campaigns.service import create_from_template
 from app.extensions import db
+from app.links.service import add_distribution_point, create_rater_codes
 from app.targets.models import Official, Unit
 
 DEMO_ORG = "demo"
@@ -118,9 +119,19 @@ def load_demo(instance_path: str) -> Organization:
             streets,
         ),
     ]
+    made = {}
     for template, name, period, channels, targets in campaigns:
         campaign = create_from_template(
             org.id, template, name=name, period=period, channels=channels, units=targets
         )
         campaign.status = "open"
+        made[template] = campaign
+    db.session.flush()
+    social = made["social-satisfaction"]
+    add_distribution_point(social, "演示：示范市政务服务大厅海报", code="demo")
+    for unit in districts:
+        add_distribution_point(social, f"{unit.name}居民来信", unit=unit)
+    for group in ("superior", "peer", "subordinate", "service_recipient"):
+        create_rater_codes(made["political-quality"], units["gl"], group, 5)
+        create_rater_codes(made["democratic-evaluation"], units["gl"], group, 5)
     return org

@@ -24,3 +24,12 @@ def compile_catalogs(translations_dir: Path) -> list[Path]:
         os.replace(tmp, mo_path)
         written.append(mo_path)
     return written
+
+
+def localized(text) -> str:
+    """The current language's version of a {zh, en} text, falling back to Chinese."""
+    from flask_babel import get_locale
+
+    if not isinstance(text, dict):
+        return text or ""
+    return text.get(str(get_locale())) or text.get("zh") or next(iter(text.values()), "")

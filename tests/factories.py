@@ -89,3 +89,110 @@ def csrf_token(client, path="/login"):
 def login(client, email="staff@example.org", password=PASSWORD):
     token = csrf_token(client)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+SAT = [
+    {"value": "good", "label": {"zh": "满意"}, "score": 100, "satisfied": True},
+    {"value": "ok", "label": {"zh": "一般"}, "score": 50},
+    {"value": "bad", "label": {"zh": "不满意"}, "score": 0},
+    {"value": "dk", "label": {"zh": "不了解"}, "scored": False},
+]
+
+ALL_KINDS = {
+    "format": 1,
+    "key": "all-kinds",
+    "kind": "political_quality",
+    "title": {"zh": "全部题型"},
+    "option_sets": {"sat": SAT},
+    "indicators": [
+        {"key": "service", "name": {"zh": "服务"}},
+        {"key": "integrity", "name": {"zh": "廉洁"}},
+    ],
+    "questions": [
+        {
+            "key": "choice",
+            "kind": "single_choice",
+            "text": {"zh": "满意吗"},
+            "options": "sat",
+            "indicator": "service",
+        },
+        {
+            "key": "yn",
+            "kind": "yes_no",
+            "text": {"zh": "有无形式主义"},
+            "indicator": "integrity",
+            "direction": "negative",
+        },
+        {
+            "key": "why",
+            "kind": "text",
+            "text": {"zh": "哪些形式主义"},
+            "required": False,
+            "show_if": {"question": "yn", "in": ["yes", "partly"]},
+        },
+        {
+            "key": "rate",
+            "kind": "rating",
+            "text": {"zh": "打分"},
+            "min": 1,
+            "max": 5,
+            "indicator": "service",
+        },
+        {
+            "key": "multi",
+            "kind": "multiple_choice",
+            "text": {"zh": "常用渠道"},
+            "options": [
+                {"value": "web", "label": {"zh": "网页"}},
+                {"value": "sms", "label": {"zh": "短信"}},
+                {"value": "qr", "label": {"zh": "扫码"}},
+            ],
+            "max_choices": 2,
+            "required": False,
+        },
+        {
+            "key": "age",
+            "kind": "number",
+            "text": {"zh": "年龄"},
+            "min": 16,
+            "max": 120,
+            "integer": True,
+            "required": False,
+        },
+        {
+            "key": "team",
+            "kind": "matrix",
+            "text": {"zh": "评价班子成员"},
+            "options": "sat",
+            "targets": "team",
+            "items": [
+                {"key": "work", "text": {"zh": "工作实绩"}, "indicator": "service"},
+                {"key": "clean", "text": {"zh": "廉洁"}, "indicator": "integrity"},
+            ],
+        },
+    ],
+    "scoring": {
+        "scheme": "positive_negative",
+        "rater_groups": [
+            {"key": "superior", "label": {"zh": "上级"}, "weight": 0.5},
+            {"key": "peer", "label": {"zh": "同级"}, "weight": 0.5},
+        ],
+    },
+}
+
+
+def make_all_kinds_campaign():
+    """An open campaign with every question kind, a team of two officials and an open link 'hall'."""
+    from app.campaigns.service import create_campaign
+    from app.links.service import add_distribution_point
+
+    org = make_org()
+    unit = make_unit(org)
+    make_official(org, unit, code="p1", position="principal")
+    make_official(org, unit, code="d1", name="李四", position="deputy")
+    version = make_version(org, ALL_KINDS)
+    campaign = create_campaign(org.id, version, "测评", "2026", ["web"], units=[unit])
+    campaign.status = "open"
+    add_distribution_point(campaign, "鼓楼区政务服务大厅", unit=unit, code="hall")
+    db.session.commit()
+    return campaign

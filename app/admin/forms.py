@@ -3,8 +3,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from app.campaigns.models import CHANNELS
 
@@ -40,3 +48,17 @@ class CampaignForm(FlaskForm):
     )
     channels = MultiCheckboxField(_l("Channels"), choices=channel_choices, default=["web"])
     units = SelectMultipleField(_l("Assessed units"), coerce=int)
+
+
+class DistributionPointsForm(FlaskForm):
+    names = TextAreaField(
+        _l("Distribution points, one per line (e.g. 鼓楼区政务服务大厅海报)"),
+        validators=[DataRequired(), Length(max=20000)],
+    )
+    unit = SelectField(_l("Unit (optional)"), coerce=int)
+
+
+class RaterCodesForm(FlaskForm):
+    group = SelectField(_l("Rater group"), validators=[DataRequired()])
+    count = IntegerField(_l("Number of codes"), validators=[DataRequired(), NumberRange(1, 1000)])
+    unit = SelectField(_l("Team (unit) evaluated"), coerce=int)

@@ -1,16 +1,30 @@
 """Staff console: questionnaires (list, import, preview, export) and campaigns."""
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.roles import DESIGN, READ, own, require_role
-from app.admin.forms import CampaignForm, ImportForm
+from app.admin.forms import CampaignForm, DistributionPointsForm, ImportForm, RaterCodesForm
 from app.campaigns.models import Campaign
 from app.campaigns.service import CampaignInvalid, create_from_template, org_campaigns
+from app.channels.qr import qr_svg_markup
 from app.core.questionnaire import parse_questions
 from app.extensions import db
+from app.i18n import localized
+from app.links.models import Link
+from app.links.service import add_distribution_point, create_rater_codes, public_url, slip_code
 from app.questionnaires.definitions import DefinitionInvalid, parse_text
 from app.questionnaires.models import Questionnaire, QuestionnaireVersion
 from app.questionnaires.service import add_version, export_version, publish_version
@@ -158,3 +172,104 @@ def new_campaign():
 def campaign(campaign_id):
     item = own(db.session.get(Campaign, campaign_id))
     return render_template("admin/campaign.html", campaign=item)
+
+
+def _unit_choices(org_id: int):
+    units = db.session.scalars(select(Unit).where(Unit.org_id == org_id).order_by(Unit.code)).all()
+    return units, [(0, "—")] + [(u.id, f"{u.name} ({u.code})") for u in units]
+
+
+@bp.route("/campaigns/<int:campaign_id>/links", methods=["GET", "POST"])
+@require_role(*READ)
+def campaign_links(campaign_id):
+    item = own(db.session.get(Campaign, campaign_id))
+    units, choices = _unit_choices(current_user.org_id)
+    by_id = {u.id: u for u in units}
+    points_form = DistributionPointsForm(prefix="dp")
+    points_form.unit.choices = choices
+    codes_form = RaterCodesForm(prefix="rc")
+    groups = (item.version.definition.get("scoring") or {}).get("rater_groups") or []
+    codes_form.group.choices = [(g["key"], localized(g["label"])) for g in groups]
+    codes_form.unit.choices = choices
+    if request.method == "POST":
+        if current_user.role not in DESIGN:
+            abort(403)
+        if "dp-names" in request.form and points_form.validate():
+            names = [n.strip() for n in points_form.names.data.splitlines() if n.strip()]
+            for name in names[:1000]:
+                add_distribution_point(item, name[:200], unit=by_id.get(points_form.unit.data))
+            db.session.commit()
+            flash(_("Added %(count)s distribution points.", count=min(len(names), 1000)), "success")
+            return redirect(url_for("admin.campaign_links", campaign_id=item.id))
+        if "rc-group" in request.form and codes_form.validate():
+            try:
+                create_rater_codes(
+                    item,
+                    by_id.get(codes_form.unit.data),
+                    codes_form.group.data,
+                    codes_form.count.data,
+                )
+            except ValueError as exc:
+                codes_form.count.errors = [str(exc)]
+            else:
+                db.session.commit()
+                flash(_("Rater codes created."), "success")
+                return redirect(url_for("admin.campaign_links", campaign_id=item.id))
+    links = db.session.scalars(
+        select(Link)
+        .where(Link.campaign_id == item.id, Link.kind.in_(("open", "rater")))
+        .order_by(Link.id)
+    ).all()
+    open_links = [link for link in links if link.kind == "open"]
+    rater_counts: dict[str, list[int]] = {}
+    for link in links:
+        if link.kind == "rater":
+            used, total = rater_counts.get(link.rater_group, [0, 0])
+            rater_counts[link.rater_group] = [used + (link.used_at is not None), total + 1]
+    return render_template(
+        "admin/links.html",
+        campaign=item,
+        open_links=open_links,
+        rater_counts=rater_counts,
+        points_form=points_form,
+        codes_form=codes_form,
+        base=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/posters")
+@require_role(*READ)
+def posters(campaign_id):
+    item = own(db.session.get(Campaign, campaign_id))
+    links = db.session.scalars(
+        select(Link).where(Link.campaign_id == item.id, Link.kind == "open").order_by(Link.id)
+    ).all()
+    sheets = [(link, public_url(link.code), qr_svg_markup(public_url(link.code))) for link in links]
+    return render_template("admin/posters.html", campaign=item, sheets=sheets)
+
+
+@bp.get("/campaigns/<int:campaign_id>/slips")
+@require_role(*DESIGN)
+def slips(campaign_id):
+    item = own(db.session.get(Campaign, campaign_id))
+    links = db.session.scalars(
+        select(Link)
+        .where(Link.campaign_id == item.id, Link.kind == "rater", Link.used_at.is_(None))
+        .order_by(Link.rater_group, Link.id)
+    ).all()
+    labels = {
+        g["key"]: localized(g["label"])
+        for g in (item.version.definition.get("scoring") or {}).get("rater_groups") or []
+    }
+    cards = []
+    for link in links:
+        code = slip_code(link)
+        cards.append(
+            (
+                labels.get(link.rater_group, link.rater_group),
+                code,
+                public_url(code),
+                qr_svg_markup(public_url(code)),
+            )
+        )
+    return render_template("admin/slips.html", campaign=item, cards=cards)

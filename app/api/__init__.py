@@ -33,9 +33,10 @@ DEFAULTS = {
 
 def api_blueprints() -> list[ApiBlueprint]:
     """Every API blueprint, in one place: later issues add theirs here."""
+    from app.api.links import bp as links_bp
     from app.api.views import bp as meta_bp
 
-    return [meta_bp]
+    return [meta_bp, links_bp]
 
 
 class MinyiApi(Api):

@@ -450,7 +450,7 @@ def validate_answers(definition: dict, answers: dict, text_cleaner=None) -> list
             if q.required:
                 problems.append(Problem(path, "an answer is required"))
             continue
-        new_rows, new_problems = _answer_rows(q, answers[q.key], path, scale, text_cleaner)
+        new_rows, new_problems = answer_rows(q, answers[q.key], path, scale, text_cleaner)
         problems += new_problems
         if not new_problems:
             rows += new_rows
@@ -460,7 +460,7 @@ def validate_answers(definition: dict, answers: dict, text_cleaner=None) -> list
     return rows
 
 
-def _answer_rows(q: Question, value, path, scale, text_cleaner):
+def answer_rows(q: Question, value, path, scale, text_cleaner):
     kind = q.kind
     if kind in ("single_choice", "yes_no"):
         option = q.option(value) if isinstance(value, str) else None

@@ -29,6 +29,8 @@ class Response(db.Model):
     # The unit a response is about (e.g. the team whose officials a matrix rates).
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     rater_group: Mapped[str | None] = mapped_column(String(40))
+    # Only an open link (a poster or a letter drop) is recorded: a place, never a person.
+    distribution_point_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"), index=True)
     # Coarsened to the campaign's granularity (default: the day).
     submitted_on: Mapped[date] = mapped_column(Date)
     duration_seconds: Mapped[int | None]

@@ -86,6 +86,7 @@ def record_response(
     idempotency_key: str,
     unit: Unit | None = None,
     rater_group: str | None = None,
+    distribution_point=None,
     duration_seconds: int | None = None,
     is_test: bool = False,
     now: datetime | None = None,
@@ -100,7 +101,7 @@ def record_response(
             [Problem("idempotency_key", "a key of 1 to 200 characters is required")]
         )
     key_hash = idempotency_hash(campaign.id, idempotency_key)
-    existing = _by_key(campaign.id, key_hash)
+    existing = by_key(campaign.id, key_hash)
     if existing is not None:
         return Recorded(existing, False)
     now = now or utcnow()
@@ -123,6 +124,7 @@ def record_response(
         channel=channel,
         unit_id=unit.id if unit is not None else None,
         rater_group=rater_group,
+        distribution_point_id=distribution_point.id if distribution_point is not None else None,
         submitted_on=coarsen_date(local_day, granularity),
         duration_seconds=_coarse_duration(duration_seconds),
         is_test=is_test,
@@ -144,14 +146,14 @@ def record_response(
             db.session.add(response)
     except IntegrityError:
         # A concurrent repeat of the same submission won the race: return its response.
-        existing = _by_key(campaign.id, key_hash)
+        existing = by_key(campaign.id, key_hash)
         if existing is None:
             raise
         return Recorded(existing, False)
     return Recorded(response, True)
 
 
-def _by_key(campaign_id: int, key_hash: str) -> Response | None:
+def by_key(campaign_id: int, key_hash: str) -> Response | None:
     return db.session.scalar(
         select(Response).where(
             Response.campaign_id == campaign_id, Response.idempotency_hash == key_hash

@@ -1,0 +1,300 @@
+"""Mobile survey pages at /s/<code>: one screen per question, no JavaScript needed."""
+
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from app.channels.drafts import (
+    answered_here,
+    clear_draft,
+    mark_done,
+    new_draft,
+    read_draft,
+    write_draft,
+)
+from app.channels.qr import qr_png, qr_svg
+from app.core.questionnaire import AnswersInvalid
+from app.core.steps import prune, read_step, steps
+from app.extensions import db, limiter
+from app.links.models import Link
+from app.links.service import (
+    LinkGone,
+    QuotaFull,
+    check_link,
+    find_link,
+    public_url,
+    quota_cell,
+    quota_full,
+    receipt_code,
+    submit,
+)
+from app.responses.service import resolve_definition
+
+bp = Blueprint("survey", __name__, url_prefix="/s")
+# Per client address, for the whole blueprint (a shared hall may sit behind one address).
+limiter.limit(
+    lambda: current_app.config.get("SURVEY_RATE_LIMIT", "120 per minute"), methods=["POST"]
+)(bp)
+
+HONEYPOT = "website"
+
+
+def _link_or_404(code: str) -> Link:
+    link = find_link(code)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _gone(exc: LinkGone):
+    campaign = exc.campaign
+    return render_template("survey/gone.html", reason=exc.reason, campaign=campaign), 410
+
+
+def _definition(link: Link) -> dict:
+    return resolve_definition(link.campaign, link.unit)
+
+
+def _usable(link: Link):
+    """None when the link can be answered, else the response to send instead."""
+    try:
+        check_link(link)
+    except LinkGone as exc:
+        return _gone(exc)
+    campaign = link.campaign
+    duplicates = (campaign.settings.get("anonymity") or {}).get("duplicates", "device")
+    if link.kind == "open" and duplicates == "device" and answered_here(request, campaign.id):
+        return _gone(LinkGone("answered", campaign))
+    cell = quota_cell(campaign, link, {})
+    if cell is not None and quota_full(campaign, cell):
+        return render_template("survey/quota_full.html", campaign=campaign), 200
+    return None
+
+
+@bp.get("/<code>")
+def landing(code):
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    draft = read_draft(request, code)
+    return render_template(
+        "survey/landing.html",
+        link=link,
+        code=code,
+        campaign=link.campaign,
+        definition=link.campaign.version.definition,
+        resume=bool(draft and draft["answers"]),
+        total=len(steps(_definition(link), (draft or {}).get("answers", {}))),
+    )
+
+
+@bp.post("/<code>/start")
+def start(code):
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    draft = read_draft(request, code)
+    if draft is None or request.form.get("restart"):
+        draft = new_draft()
+    response = redirect(url_for("survey.step", code=code, number=1))
+    write_draft(response, code, draft)
+    return response
+
+
+def _problem_text(question, message: str) -> str:
+    """A respondent-friendly, translated version of a validation message."""
+    if "required" in message:
+        return _("Please answer this question.")
+    if question.kind in ("number", "rating"):
+        low, high = question.minimum, question.maximum
+        if low is not None and high is not None:
+            return _(
+                "Please enter a number from %(low)s to %(high)s.", low=f"{low:g}", high=f"{high:g}"
+            )
+        return _("Please enter a number.")
+    if "characters" in message:
+        return _("Please shorten your answer to %(count)s characters.", count=question.max_length)
+    if "choose at most" in message:
+        return _("Please choose at most %(count)s.", count=question.max_choices)
+    if "choose at least" in message:
+        return _("Please choose at least %(count)s.", count=question.min_choices)
+    return _("Please choose one of the answers shown.")
+
+
+def _step_page(link, code, draft, number, problems=None, value=None, status=200):
+    definition = _definition(link)
+    screens = steps(definition, draft["answers"])
+    if not 1 <= number <= len(screens):
+        return redirect(url_for("survey.review", code=code))
+    screen = screens[number - 1]
+    if value is None:
+        stored = draft["answers"].get(screen.question.key)
+        value = (
+            stored.get(screen.target["key"])
+            if screen.target and isinstance(stored, dict)
+            else stored
+        )
+    return (
+        render_template(
+            "survey/step.html",
+            code=code,
+            campaign=link.campaign,
+            step=screen,
+            number=number,
+            total=len(screens),
+            value=value,
+            problems={p.path: _problem_text(screen.question, p.message) for p in problems or []},
+        ),
+        status,
+    )
+
+
+@bp.get("/<code>/<int:number>")
+def step(code, number):
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    draft = read_draft(request, code)
+    if draft is None:
+        return redirect(url_for("survey.landing", code=code))
+    return _step_page(link, code, draft, number)
+
+
+@bp.post("/<code>/<int:number>")
+def answer(code, number):
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    draft = read_draft(request, code)
+    if draft is None:
+        return redirect(url_for("survey.landing", code=code))
+    definition = _definition(link)
+    screens = steps(definition, draft["answers"])
+    if not 1 <= number <= len(screens):
+        return redirect(url_for("survey.review", code=code))
+    screen = screens[number - 1]
+    form = {key: request.form.getlist(key) for key in request.form}
+    value, problems = read_step(definition, screen, form)
+    if problems:
+        return _step_page(link, code, draft, number, problems, value=value, status=400)
+    answers = dict(draft["answers"])
+    key = screen.question.key
+    if screen.target:
+        cells = dict(answers.get(key) or {})
+        if value is None:
+            cells.pop(screen.target["key"], None)
+        else:
+            cells[screen.target["key"]] = value
+        answers[key] = cells
+    elif value is None:
+        answers.pop(key, None)
+    else:
+        answers[key] = value
+    draft["answers"] = prune(definition, answers)
+    following = steps(definition, draft["answers"])
+    target = (
+        url_for("survey.step", code=code, number=number + 1)
+        if number < len(following)
+        else url_for("survey.review", code=code)
+    )
+    response = redirect(target)
+    write_draft(response, code, draft)
+    return response
+
+
+@bp.get("/<code>/review")
+def review(code):
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    draft = read_draft(request, code)
+    if draft is None:
+        return redirect(url_for("survey.landing", code=code))
+    screens = steps(_definition(link), draft["answers"])
+    return render_template(
+        "survey/review.html",
+        code=code,
+        campaign=link.campaign,
+        screens=screens,
+        answers=draft["answers"],
+        honeypot=HONEYPOT,
+    )
+
+
+@bp.post("/<code>/submit")
+def finish(code):
+    link = _link_or_404(code)
+    draft = read_draft(request, code)
+    if draft is None:
+        return redirect(url_for("survey.landing", code=code))
+    if request.form.get(HONEYPOT):
+        # A bot filled the hidden field: thank it and store nothing.
+        return render_template("survey/thanks.html", campaign=link.campaign, receipt=None)
+    try:
+        recorded = submit(
+            link,
+            draft["answers"],
+            idempotency_key=draft["key"],
+            channel="web",
+            duration_seconds=int(time.time()) - int(draft.get("started", time.time())),
+        )
+        db.session.commit()
+    except LinkGone as exc:
+        db.session.rollback()
+        return _gone(exc)
+    except QuotaFull:
+        db.session.rollback()
+        return render_template("survey/quota_full.html", campaign=link.campaign), 200
+    except AnswersInvalid as exc:
+        db.session.rollback()
+        return render_template(
+            "survey/review.html",
+            code=code,
+            campaign=link.campaign,
+            screens=steps(_definition(link), draft["answers"]),
+            answers=draft["answers"],
+            honeypot=HONEYPOT,
+            problems=[str(p) for p in exc.problems],
+        ), 400
+    response = make_response(
+        render_template(
+            "survey/thanks.html", campaign=link.campaign, receipt=receipt_code(recorded.response)
+        )
+    )
+    clear_draft(response, code)
+    if link.kind == "open":
+        mark_done(response, link.campaign_id)
+    return response
+
+
+@bp.get("/<code>/qr.png")
+def qr_image_png(code):
+    _link_or_404(code)
+    response = make_response(qr_png(public_url(code)))
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.get("/<code>/qr.svg")
+def qr_image_svg(code):
+    _link_or_404(code)
+    response = make_response(qr_svg(public_url(code)))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
