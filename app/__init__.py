@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.i18n import compile_catalogs, localized
+from app.logs import install_log_redaction
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parents[1] / "migrations")
 
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
+    install_log_redaction()
     compile_catalogs(Path(app.root_path) / "translations")
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)

@@ -1,5 +1,6 @@
 """Log redaction: invitation tokens never reach a log line."""
 
+import logging
 import re
 
 from gunicorn.glogging import Logger
@@ -21,3 +22,21 @@ class RedactingGunicornLogger(Logger):
             if key in atoms:
                 atoms[key] = redact_path(atoms[key])
         return atoms
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that removes survey-link codes from any message (e.g. werkzeug's access log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/s/" in message:
+            record.msg, record.args = redact_path(message), ()
+        return True
+
+
+def install_log_redaction() -> None:
+    """Redact /s/<code> paths in the development server's access log."""
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -1,6 +1,7 @@
 """Imports every model module so the metadata (and Alembic) sees all tables."""
 
 from app.accounts.models import ApiToken, Organization, User  # noqa: F401
+from app.audit.models import AuditEvent  # noqa: F401
 from app.campaigns.models import Campaign, CampaignTarget  # noqa: F401
 from app.links.models import Link  # noqa: F401
 from app.questionnaires.models import Indicator, Questionnaire, QuestionnaireVersion  # noqa: F401

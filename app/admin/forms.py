@@ -62,3 +62,8 @@ class RaterCodesForm(FlaskForm):
     group = SelectField(_l("Rater group"), validators=[DataRequired()])
     count = IntegerField(_l("Number of codes"), validators=[DataRequired(), NumberRange(1, 1000)])
     unit = SelectField(_l("Team (unit) evaluated"), coerce=int)
+
+
+class VoidForm(FlaskForm):
+    response_id = StringField(_l("Response id"), validators=[DataRequired(), Length(max=64)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=3, max=500)])

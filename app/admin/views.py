@@ -15,9 +15,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.roles import DESIGN, READ, own, require_role
-from app.admin.forms import CampaignForm, DistributionPointsForm, ImportForm, RaterCodesForm
+from app.accounts.roles import ADMIN, DESIGN, READ, own, require_role
+from app.admin.forms import (
+    CampaignForm,
+    DistributionPointsForm,
+    ImportForm,
+    RaterCodesForm,
+    VoidForm,
+)
+from app.audit.service import org_events, record
 from app.campaigns.models import Campaign
+from app.campaigns.privacy import privacy_summary
 from app.campaigns.service import CampaignInvalid, create_from_template, org_campaigns
 from app.channels.qr import qr_svg_markup
 from app.core.questionnaire import parse_questions
@@ -29,6 +37,8 @@ from app.questionnaires.definitions import DefinitionInvalid, parse_text
 from app.questionnaires.models import Questionnaire, QuestionnaireVersion
 from app.questionnaires.service import add_version, export_version, publish_version
 from app.questionnaires.templates import all_templates
+from app.responses.models import Response as ResponseRow
+from app.responses.service import VoidRefused, void_response
 from app.targets.models import Unit
 
 bp = Blueprint("admin", __name__)
@@ -89,6 +99,15 @@ def _import_upload(filename: str, raw: bytes, publish: bool):
         db.session.flush()
         if publish:
             publish_version(version)
+        record(
+            "questionnaire.import",
+            "questionnaire_version",
+            version.id,
+            user=current_user,
+            key=version.questionnaire.key,
+            number=version.number,
+            published=bool(publish),
+        )
         db.session.commit()
     except DefinitionInvalid as exc:
         db.session.rollback()
@@ -126,6 +145,8 @@ def export(version_id, fmt):
     item = _own_version(version_id)
     if fmt not in ("yaml", "json"):
         own(None)
+    record("questionnaire.export", "questionnaire_version", item.id, user=current_user, format=fmt)
+    db.session.commit()
     mime = "application/yaml" if fmt == "yaml" else "application/json"
     filename = f"{item.questionnaire.key}-v{item.number}.{fmt}"
     return Response(
@@ -156,6 +177,16 @@ def new_campaign():
                 channels=form.channels.data or [],
                 units=chosen,
             )
+            db.session.flush()
+            record(
+                "campaign.create",
+                "campaign",
+                campaign.id,
+                user=current_user,
+                template=form.template.data,
+                period=campaign.period,
+                channels=campaign.channels,
+            )
             db.session.commit()
         except CampaignInvalid as exc:
             db.session.rollback()
@@ -171,7 +202,7 @@ def new_campaign():
 @require_role(*READ)
 def campaign(campaign_id):
     item = own(db.session.get(Campaign, campaign_id))
-    return render_template("admin/campaign.html", campaign=item)
+    return render_template("admin/campaign.html", campaign=item, privacy=privacy_summary(item))
 
 
 def _unit_choices(org_id: int):
@@ -198,6 +229,13 @@ def campaign_links(campaign_id):
             names = [n.strip() for n in points_form.names.data.splitlines() if n.strip()]
             for name in names[:1000]:
                 add_distribution_point(item, name[:200], unit=by_id.get(points_form.unit.data))
+            record(
+                "links.add_points",
+                "campaign",
+                item.id,
+                user=current_user,
+                count=min(len(names), 1000),
+            )
             db.session.commit()
             flash(_("Added %(count)s distribution points.", count=min(len(names), 1000)), "success")
             return redirect(url_for("admin.campaign_links", campaign_id=item.id))
@@ -212,6 +250,14 @@ def campaign_links(campaign_id):
             except ValueError as exc:
                 codes_form.count.errors = [str(exc)]
             else:
+                record(
+                    "links.create_rater_codes",
+                    "campaign",
+                    item.id,
+                    user=current_user,
+                    group=codes_form.group.data,
+                    count=codes_form.count.data,
+                )
                 db.session.commit()
                 flash(_("Rater codes created."), "success")
                 return redirect(url_for("admin.campaign_links", campaign_id=item.id))
@@ -244,6 +290,8 @@ def posters(campaign_id):
     links = db.session.scalars(
         select(Link).where(Link.campaign_id == item.id, Link.kind == "open").order_by(Link.id)
     ).all()
+    record("links.print_posters", "campaign", item.id, user=current_user, count=len(links))
+    db.session.commit()
     sheets = [(link, public_url(link.code), qr_svg_markup(public_url(link.code))) for link in links]
     return render_template("admin/posters.html", campaign=item, sheets=sheets)
 
@@ -261,6 +309,8 @@ def slips(campaign_id):
         g["key"]: localized(g["label"])
         for g in (item.version.definition.get("scoring") or {}).get("rater_groups") or []
     }
+    record("links.print_slips", "campaign", item.id, user=current_user, count=len(links))
+    db.session.commit()
     cards = []
     for link in links:
         code = slip_code(link)
@@ -273,3 +323,28 @@ def slips(campaign_id):
             )
         )
     return render_template("admin/slips.html", campaign=item, cards=cards)
+
+
+@bp.get("/audit")
+@require_role(*ADMIN)
+def audit():
+    return render_template("admin/audit.html", events=org_events(current_user.org_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/void")
+@require_role(*ADMIN)
+def void(campaign_id):
+    item = own(db.session.get(Campaign, campaign_id))
+    form = VoidForm()
+    if form.validate_on_submit():
+        response = db.session.get(ResponseRow, form.response_id.data.strip())
+        if response is not None and response.campaign_id != item.id:
+            response = None
+        try:
+            void_response(response, form.reason.data, current_user)
+        except VoidRefused as exc:
+            flash(_("Not voided: %(reason)s", reason=str(exc)), "error")
+        else:
+            db.session.commit()
+            flash(_("The response was voided and is excluded from every figure."), "success")
+    return redirect(url_for("admin.campaign", campaign_id=item.id))

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from app.campaigns.privacy import privacy_summary
 from app.channels.drafts import (
     answered_here,
     clear_draft,
@@ -298,3 +299,11 @@ def qr_image_svg(code):
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@bp.get("/<code>/privacy")
+def privacy(code):
+    link = _link_or_404(code)
+    return render_template(
+        "survey/privacy.html", campaign=link.campaign, lines=privacy_summary(link.campaign)
+    )

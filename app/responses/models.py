@@ -40,6 +40,7 @@ class Response(db.Model):
     # SHA-256 of the client's random idempotency key: repeats of one submission store once.
     idempotency_hash: Mapped[str] = mapped_column(String(64))
 
+    campaign: Mapped["Campaign"] = relationship()  # noqa: F821 - resolved by the registry
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )

@@ -172,3 +172,31 @@ def _timezone() -> str:
     from flask import current_app
 
     return current_app.config.get("TIMEZONE", "Asia/Shanghai")
+
+
+class VoidRefused(ValueError):
+    """A response cannot be voided as asked; the message says why."""
+
+
+def void_response(response: Response | None, reason: str, user) -> Response:
+    """Exclude a response from every figure, with the reason in the audit log; the caller commits."""
+    from app.audit.service import record
+
+    if response is None or response.campaign is None or response.campaign.org_id != user.org_id:
+        raise VoidRefused("no such response in this organization")
+    reason = (reason or "").strip()
+    if not 3 <= len(reason) <= 500:
+        raise VoidRefused("give a reason of 3 to 500 characters")
+    if response.status == "void":
+        raise VoidRefused("the response is already void")
+    response.status = "void"
+    response.void_reason = reason
+    record(
+        "response.void",
+        "response",
+        response.id,
+        user=user,
+        campaign_id=response.campaign_id,
+        reason=reason,
+    )
+    return response
