@@ -97,6 +97,8 @@ def load_config(instance_path: Path, environ=None) -> dict:
     cfg["SESSION_COOKIE_SECURE"] = mode == "production"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every 429
+    # Only benchmarks turn rate limits off (RATELIMIT_ENABLED=0): they send from one address.
+    cfg["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") not in ("0", "false", "no")
     # Per client address; a service hall's Wi-Fi may put many respondents behind one address.
     cfg["SURVEY_RATE_LIMIT"] = env.get("SURVEY_RATE_LIMIT") or "120 per minute"
     cfg["LINK_API_RATE_LIMIT"] = env.get("LINK_API_RATE_LIMIT") or "60 per minute"
