@@ -202,7 +202,12 @@ def new_campaign():
 @require_role(*READ)
 def campaign(campaign_id):
     item = own(db.session.get(Campaign, campaign_id))
-    return render_template("admin/campaign.html", campaign=item, privacy=privacy_summary(item))
+    test_code = db.session.scalar(
+        select(Link.code).where(Link.campaign_id == item.id, Link.kind == "open").limit(1)
+    )
+    return render_template(
+        "admin/campaign.html", campaign=item, privacy=privacy_summary(item), test_code=test_code
+    )
 
 
 def _unit_choices(org_id: int):

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.campaigns.privacy import privacy_summary
 from app.channels.drafts import (
@@ -66,8 +67,16 @@ def _definition(link: Link) -> dict:
     return resolve_definition(link.campaign, link.unit)
 
 
-def _usable(link: Link):
+def _staff_test(link: Link, draft: dict | None = None) -> bool:
+    """A signed-in staff member of the campaign's organization trying the survey (?test=1)."""
+    wanted = request.args.get("test") == "1" or bool(draft and draft.get("test"))
+    return wanted and current_user.is_authenticated and current_user.org_id == link.campaign.org_id
+
+
+def _usable(link: Link, test: bool = False):
     """None when the link can be answered, else the response to send instead."""
+    if test:
+        return None
     try:
         check_link(link)
     except LinkGone as exc:
@@ -85,12 +94,14 @@ def _usable(link: Link):
 @bp.get("/<code>")
 def landing(code):
     link = _link_or_404(code)
-    refusal = _usable(link)
+    draft = read_draft(request, code)
+    test = _staff_test(link, draft)
+    refusal = _usable(link, test)
     if refusal is not None:
         return refusal
-    draft = read_draft(request, code)
     return render_template(
         "survey/landing.html",
+        test=test,
         link=link,
         code=code,
         campaign=link.campaign,
@@ -103,12 +114,14 @@ def landing(code):
 @bp.post("/<code>/start")
 def start(code):
     link = _link_or_404(code)
-    refusal = _usable(link)
+    draft = read_draft(request, code)
+    test = _staff_test(link, draft)
+    refusal = _usable(link, test)
     if refusal is not None:
         return refusal
-    draft = read_draft(request, code)
-    if draft is None or request.form.get("restart"):
+    if draft is None or request.form.get("restart") or test != bool(draft.get("test")):
         draft = new_draft()
+        draft["test"] = test
     response = redirect(url_for("survey.step", code=code, number=1))
     write_draft(response, code, draft)
     return response
@@ -165,10 +178,10 @@ def _step_page(link, code, draft, number, problems=None, value=None, status=200)
 @bp.get("/<code>/<int:number>")
 def step(code, number):
     link = _link_or_404(code)
-    refusal = _usable(link)
+    draft = read_draft(request, code)
+    refusal = _usable(link, _staff_test(link, draft))
     if refusal is not None:
         return refusal
-    draft = read_draft(request, code)
     if draft is None:
         return redirect(url_for("survey.landing", code=code))
     return _step_page(link, code, draft, number)
@@ -177,10 +190,10 @@ def step(code, number):
 @bp.post("/<code>/<int:number>")
 def answer(code, number):
     link = _link_or_404(code)
-    refusal = _usable(link)
+    draft = read_draft(request, code)
+    refusal = _usable(link, _staff_test(link, draft))
     if refusal is not None:
         return refusal
-    draft = read_draft(request, code)
     if draft is None:
         return redirect(url_for("survey.landing", code=code))
     definition = _definition(link)
@@ -220,10 +233,10 @@ def answer(code, number):
 @bp.get("/<code>/review")
 def review(code):
     link = _link_or_404(code)
-    refusal = _usable(link)
+    draft = read_draft(request, code)
+    refusal = _usable(link, _staff_test(link, draft))
     if refusal is not None:
         return refusal
-    draft = read_draft(request, code)
     if draft is None:
         return redirect(url_for("survey.landing", code=code))
     screens = steps(_definition(link), draft["answers"])
@@ -253,6 +266,7 @@ def finish(code):
             idempotency_key=draft["key"],
             channel="web",
             duration_seconds=int(time.time()) - int(draft.get("started", time.time())),
+            is_test=_staff_test(link, draft),
         )
         db.session.commit()
     except LinkGone as exc:
@@ -278,7 +292,7 @@ def finish(code):
         )
     )
     clear_draft(response, code)
-    if link.kind == "open":
+    if link.kind == "open" and not recorded.response.is_test:
         mark_done(response, link.campaign_id)
     return response
 

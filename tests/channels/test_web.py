@@ -164,3 +164,38 @@ def test_survey_pages_are_small(client, db, campaign):
     page = client.get("/s/hall/1").get_data()
     css = client.get("/static/survey.css").get_data()
     assert len(gzip.compress(page)) + len(gzip.compress(css)) < 30 * 1024
+
+
+def test_staff_try_a_draft_campaign_and_their_answers_are_marked_test(client, db, campaign):
+    from app.accounts.models import Organization
+    from tests.factories import login, make_user
+
+    campaign.status = "draft"
+    make_user(db.session.get(Organization, campaign.org_id))
+    db.session.commit()
+    assert client.get("/s/hall").status_code == 410  # not open for the public
+    login(client)
+    page = client.get("/s/hall?test=1")
+    assert page.status_code == 200 and "测试" in page.get_data(as_text=True)
+    client.post("/s/hall/start?test=1")
+    for number, form in enumerate(
+        [
+            {"value": "good"},
+            {"value": "no"},
+            {"value": "5"},
+            {},
+            {},
+            {"work": "good", "clean": "good"},
+            {"work": "ok", "clean": "ok"},
+        ],
+        start=1,
+    ):
+        assert client.post(f"/s/hall/{number}", data=form).status_code == 302
+    assert client.post("/s/hall/submit", data={}).status_code == 200
+    assert db.session.scalars(db.select(Response)).one().is_test
+
+
+def test_test_mode_is_ignored_for_anonymous_visitors(client, db, campaign):
+    campaign.status = "draft"
+    db.session.commit()
+    assert client.get("/s/hall?test=1").status_code == 410
