@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # an SVG rasterizer (zbarimg reads PNG, not SVG).
 DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk zbar-tools librsvg2-bin
 
-.PHONY: run test lint format worker debian-test-packages clean
+.PHONY: run test lint format worker audit debian-test-packages clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ format: $(VENV)/.dev
 
 test: $(VENV)/.dev debian-test-packages lint
 	$(VENV)/bin/pytest
+
+# Needs network access to a vulnerability database; not part of `make test` (offline it would
+# report "no known vulnerabilities", a check that cannot fail).
+audit: $(VENV)/.dev
+	$(VENV)/bin/pip install -q --disable-pip-version-check pip-audit
+	$(VENV)/bin/pip-audit --strict -r requirements.txt
 
 worker: $(VENV)/.runtime
 	$(VENV)/bin/celery -A app.celery_app worker --loglevel=INFO

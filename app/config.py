@@ -102,5 +102,9 @@ def load_config(instance_path: Path, environ=None) -> dict:
     # Per client address; a service hall's Wi-Fi may put many respondents behind one address.
     cfg["SURVEY_RATE_LIMIT"] = env.get("SURVEY_RATE_LIMIT") or "120 per minute"
     cfg["LINK_API_RATE_LIMIT"] = env.get("LINK_API_RATE_LIMIT") or "60 per minute"
-    cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    # Largest upload: a 500,000-line contact CSV is about 20 MB; anything bigger gets a 413.
+    cfg["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_SECURE"] = mode == "production"
     return cfg

@@ -3,7 +3,10 @@
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from app.extensions import db
 
 
 def _messages(code: int) -> tuple[str, str]:
@@ -24,12 +27,22 @@ def register_error_pages(app: Flask, api_handler=None) -> None:
     """Install the HTML handler; api_handler(exc) answers errors under /api/."""
 
     def handle(exc):
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            # The database is unreachable (restarting, failing over): nothing was stored, and the
+            # client may retry (with the same idempotency key) — a 503, not a 500.
+            db.session.rollback()
+            app.logger.warning(
+                "Database unavailable on %s: %s", request.endpoint, type(exc).__name__
+            )
+            exc = ServiceUnavailable(retry_after=5)
         if not isinstance(exc, HTTPException):
             app.logger.exception("Unhandled error on %s", request.endpoint)
             exc = InternalServerError()
         if api_handler is not None and request.path.startswith("/api/"):
             return api_handler(exc)
         title, message = _messages(exc.code or 500)
+        if exc.code == 503:
+            title, message = _("Temporarily unavailable"), _("Please try again in a few seconds.")
         if isinstance(exc, CSRFError):
             message = _(
                 "The form has expired or was not sent from this site. Please reload the page and try again."
@@ -37,6 +50,8 @@ def register_error_pages(app: Flask, api_handler=None) -> None:
         response = app.make_response(
             (render_template("errors/error.html", title=title, message=message), exc.code)
         )
+        if exc.code == 503:
+            response.headers["Retry-After"] = "5"
         return response
 
     app.register_error_handler(HTTPException, handle)

@@ -16,6 +16,7 @@ _MESSAGES = {
     405: "This method is not allowed on this resource.",
     422: "The request did not validate.",
     500: "Internal server error.",
+    503: "The service is briefly unavailable; nothing was stored. Retry with the same Idempotency-Key.",
 }
 # Headers worth keeping from the exception (Werkzeug adds Allow to 405s, WWW-Authenticate to 401s).
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
