@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import String, cast, func, select, update
+from sqlalchemy.orm import joinedload
 
 from app.campaigns.models import Campaign
 from app.core.contact_crypto import ContactCipher
@@ -132,7 +133,12 @@ def find_link(code: str) -> Link | None:
     """The link with this code, or None."""
     if not code or len(code) > 64:
         return None
-    return db.session.scalar(select(Link).where(Link.code_hash == code_hash(code)))
+    # One round trip for the link, its campaign and questionnaire version: every request needs them.
+    return db.session.scalar(
+        select(Link)
+        .where(Link.code_hash == code_hash(code))
+        .options(joinedload(Link.campaign).joinedload(Campaign.version))
+    )
 
 
 def check_link(link: Link, now: datetime | None = None) -> None:
@@ -207,9 +213,6 @@ def submit(
     stored marked as a test, which every figure leaves out.
     """
     campaign = link.campaign
-    repeat = _repeat(campaign, idempotency_key)
-    if repeat is not None:
-        return repeat
     if is_test:
         return record_response(
             campaign,
@@ -221,7 +224,14 @@ def submit(
             is_test=True,
             now=now,
         )
-    check_link(link, now)
+    try:
+        check_link(link, now)
+    except LinkGone as exc:
+        # A retry of a stored submission gets its response, even once the link is used or closed.
+        repeat = _repeat(campaign, idempotency_key)
+        if repeat is not None:
+            return repeat
+        raise
     cell = quota_cell(campaign, link, answers)
     if cell is not None:
         # Serialize submissions into one campaign's quota cells (a no-op lock on SQLite).
