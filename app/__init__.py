@@ -56,6 +56,17 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.exempt(survey_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from app.channels.simulator import bp as sms_staff_bp
+    from app.channels.sms import bp as sms_bp
+
+    app.register_blueprint(sms_bp)  # Twilio webhooks at /sms (CSRF-exempt: signed instead)
+    app.register_blueprint(sms_staff_bp, url_prefix="/admin/sms")
+
+    from app.api.docs import bp as apidocs_bp
+    from app.scores.views import bp as scores_bp
+
+    app.register_blueprint(scores_bp, url_prefix="/admin/scores")  # and `flask scores …`
+    app.register_blueprint(apidocs_bp)  # /api/v1/docs: the OpenAPI document, browsable
 
     from app.api import init_api
 

@@ -89,6 +89,21 @@ def load_config(instance_path: Path, environ=None) -> dict:
         raise ConfigError("PROXY_FIX_HOPS must be a whole number") from exc
     cfg["DEFAULT_PHONE_REGION"] = env.get("DEFAULT_PHONE_REGION") or "CN"
     cfg["TIMEZONE"] = env.get("TIMEZONE") or "Asia/Shanghai"
+    # SMS (issue 5): provider, pacing, send window, dialogue and retention settings.
+    cfg["SMS_PROVIDER"] = env.get("SMS_PROVIDER") or None
+    cfg["SMS_RATE_PER_SECOND"] = _number(env, "SMS_RATE_PER_SECOND", 10.0, float)
+    cfg["SMS_SEND_WINDOW"] = env.get("SMS_SEND_WINDOW") or "08:00-21:00"
+    cfg["SMS_OPT_OUT_HINT"] = env.get("SMS_OPT_OUT_HINT") or "回T退订"
+    cfg["SMS_MAX_SEGMENTS"] = _number(env, "SMS_MAX_SEGMENTS", 3, int)
+    cfg["SMS_PRICE_PER_SEGMENT"] = _number(env, "SMS_PRICE_PER_SEGMENT", 0.05, float)
+    cfg["SMS_REPLY_RETRIES"] = _number(env, "SMS_REPLY_RETRIES", 2, int)
+    cfg["SMS_SEND_RETRIES"] = _number(env, "SMS_SEND_RETRIES", 5, int)
+    cfg["SMS_CONVERSATION_HOURS"] = _number(env, "SMS_CONVERSATION_HOURS", 72, int)
+    cfg["SMS_REMINDER_AFTER_DAYS"] = _number(env, "SMS_REMINDER_AFTER_DAYS", 3, int)
+    cfg["SMS_REMINDER_COUNT"] = _number(env, "SMS_REMINDER_COUNT", 1, int)
+    cfg["SMS_BATCH_SIZE"] = _number(env, "SMS_BATCH_SIZE", 2000, int)
+    cfg["HOTLINE_FOLLOWUP_DELAY_MINUTES"] = _number(env, "HOTLINE_FOLLOWUP_DELAY_MINUTES", 60, int)
+    cfg["CONTACT_RETENTION_DAYS"] = _number(env, "CONTACT_RETENTION_DAYS", 30, int)
     cfg["BABEL_DEFAULT_LOCALE"] = "zh"
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["TIMEZONE"]
     cfg["LANGUAGES"] = ["zh", "en"]

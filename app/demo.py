@@ -134,4 +134,9 @@ def load_demo(instance_path: str) -> Organization:
     for group in ("superior", "peer", "subordinate", "service_recipient"):
         create_rater_codes(made["political-quality"], units["gl"], group, 5)
         create_rater_codes(made["democratic-evaluation"], units["gl"], group, 5)
+    # Issue 8: simulated responses (demo data, marked settings["demo"]) and a published snapshot
+    # of every campaign, so GET /api/v1/scores answers with real-looking scores at once.
+    from app.scores.demo import load_demo_scores
+
+    load_demo_scores(made, units)
     return org

@@ -17,6 +17,7 @@ SCOPES: dict[str, str] = {
     "scores:read": "Read published score snapshots (aggregates only).",
     "cases:write": "Submit 12345-hotline cases for follow-up surveys.",
     "responses:write": "Record survey responses collected by another system.",
+    "responses:read": "Read anonymized response-level exports (coded answers, coarse strata).",
 }
 
 # A recognizable prefix lets secret scanners and people spot a leaked Minyi token.

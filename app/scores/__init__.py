@@ -1,0 +1,1 @@
+"""Score snapshots: published, immutable aggregates of a campaign that the API and files export."""
