@@ -166,9 +166,29 @@ def demo(if_empty):
     click.echo(f"Staff login: {base}/login user={email} password={password}")
 
 
+contacts_cli = AppGroup("contacts", help="Contact data kept encrypted.")
+
+
+@contacts_cli.command("rotate-key")
+def rotate_key():
+    """Re-encrypt all contact data under the first key of CONTACT_ENCRYPTION_KEYS.
+
+    Rotate by putting a new key first (keeping the old ones after it), restarting, running this,
+    and then removing the old keys.
+    """
+    from app.audit.service import record
+    from app.encryption import rotate_contact_keys
+
+    count = rotate_contact_keys()
+    record("contacts.rotate_key", "encryption", "", actor="cli", values=count)
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} value(s) under the first key")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(contacts_cli)
     app.cli.add_command(templates_cli)
     app.cli.add_command(questionnaires_cli)

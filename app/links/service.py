@@ -226,7 +226,7 @@ def submit(
         )
     try:
         check_link(link, now)
-    except LinkGone as exc:
+    except LinkGone:
         # A retry of a stored submission gets its response, even once the link is used or closed.
         repeat = _repeat(campaign, idempotency_key)
         if repeat is not None:

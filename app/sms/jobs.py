@@ -161,6 +161,18 @@ def purge_contacts(campaign_id: int) -> None:
     if campaign is None or not service.purge_due(campaign, utcnow()):
         return
     counts = service.purge_campaign_contacts(campaign)
+    if counts["contacts"] or counts["outbox"]:
+        from app.audit.service import record
+
+        record(
+            "contacts.purge",
+            "campaign",
+            campaign.id,
+            org_id=campaign.org_id,
+            actor="system",
+            contacts=counts["contacts"],
+            outbox=counts["outbox"],
+        )
     db.session.commit()
     log.info(
         "Purged SMS contact data of campaign %s (%d contacts)", campaign_id, counts["contacts"]
