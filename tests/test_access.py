@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.accounts.tokens import create_token
 from app.campaigns.service import create_from_template
 from tests.factories import csrf_token, login, make_org, make_unit, make_user
 
@@ -24,12 +25,19 @@ def org_a_objects(db):
         channels=["web"],
         units=[unit],
     )
+    colleague = make_user(org, email="colleague@example.org", role="designer")
+    token, _plain = create_token(org.id, "甲的令牌", ["scores:read"])
     db.session.commit()
     return {
         "campaign_id": campaign.id,
         "questionnaire_id": campaign.version.questionnaire_id,
         "version_id": campaign.version.id,
         "fmt": "yaml",
+        "index": 0,
+        "action": "up",
+        "number": 1,
+        "user_id": colleague.id,
+        "token_id": token.id,
     }
 
 

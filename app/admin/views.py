@@ -1,7 +1,6 @@
 """Staff console: questionnaires (list, import, preview, export) and campaigns."""
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -16,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.roles import ADMIN, DESIGN, READ, own, require_role
+from app.admin.base import MAX_UPLOAD, bp, own_version
 from app.admin.forms import (
     CampaignForm,
     DistributionPointsForm,
@@ -34,15 +34,12 @@ from app.i18n import localized
 from app.links.models import Link
 from app.links.service import add_distribution_point, create_rater_codes, public_url, slip_code
 from app.questionnaires.definitions import DefinitionInvalid, parse_text
-from app.questionnaires.models import Questionnaire, QuestionnaireVersion
+from app.questionnaires.models import Questionnaire
 from app.questionnaires.service import add_version, export_version, publish_version
 from app.questionnaires.templates import all_templates
 from app.responses.models import Response as ResponseRow
 from app.responses.service import VoidRefused, void_response
 from app.targets.models import Unit
-
-bp = Blueprint("admin", __name__)
-MAX_UPLOAD = 2 * 1024 * 1024
 
 
 @bp.get("/")
@@ -122,18 +119,10 @@ def questionnaire(questionnaire_id):
     return render_template("admin/questionnaire.html", questionnaire=item)
 
 
-def _own_version(version_id: int) -> QuestionnaireVersion:
-    version = db.session.get(QuestionnaireVersion, version_id)
-    if version is None:
-        own(None)
-    own(version.questionnaire)
-    return version
-
-
 @bp.get("/versions/<int:version_id>")
 @require_role(*READ)
 def version(version_id):
-    item = _own_version(version_id)
+    item = own_version(version_id)
     return render_template(
         "admin/version.html", version=item, questions=parse_questions(item.definition)
     )
@@ -142,7 +131,7 @@ def version(version_id):
 @bp.get("/versions/<int:version_id>/export.<fmt>")
 @require_role(*READ)
 def export(version_id, fmt):
-    item = _own_version(version_id)
+    item = own_version(version_id)
     if fmt not in ("yaml", "json"):
         own(None)
     record("questionnaire.export", "questionnaire_version", item.id, user=current_user, format=fmt)
@@ -206,7 +195,11 @@ def campaign(campaign_id):
         select(Link.code).where(Link.campaign_id == item.id, Link.kind == "open").limit(1)
     )
     return render_template(
-        "admin/campaign.html", campaign=item, privacy=privacy_summary(item), test_code=test_code
+        "admin/campaign.html",
+        campaign=item,
+        privacy=privacy_summary(item),
+        test_code=test_code,
+        extra_endpoints=set(current_app.view_functions),
     )
 
 
@@ -353,3 +346,7 @@ def void(campaign_id):
             db.session.commit()
             flash(_("The response was voided and is excluded from every figure."), "success")
     return redirect(url_for("admin.campaign", campaign_id=item.id))
+
+
+# The other console pages register their routes on the same blueprint.
+from app.admin import editor, monitor, results, setup, users  # noqa: E402,F401
