@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask, request
 from flask_babel import get_locale
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
@@ -34,6 +35,17 @@ def create_app(config: dict | None = None) -> Flask:
     install_log_redaction()
     compile_catalogs(Path(app.root_path) / "translations")
     db.init_app(app)
+
+    @app.teardown_appcontext
+    def _close_session_even_if_the_database_died(exc):
+        # Runs before Flask-SQLAlchemy's own teardown. Closing a session whose connection the
+        # server dropped (a restart) raises; the answer is already made, so forget the session
+        # instead of turning the response into a 500.
+        try:
+            db.session.remove()
+        except DBAPIError:
+            db.session.registry.clear()
+
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -112,6 +112,9 @@ def load_config(instance_path: Path, environ=None) -> dict:
     cfg["SESSION_COOKIE_SECURE"] = mode == "production"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every 429
+    # Redis down must not stop collection: count in memory until it is back.
+    cfg["RATELIMIT_SWALLOW_ERRORS"] = True
+    cfg["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     # Only benchmarks turn rate limits off (RATELIMIT_ENABLED=0): they send from one address.
     cfg["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") not in ("0", "false", "no")
     # Per client address; a service hall's Wi-Fi may put many respondents behind one address.

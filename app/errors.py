@@ -1,9 +1,11 @@
 """HTML error pages for people; the API answers its own paths in JSON."""
 
+from contextlib import suppress
+
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
@@ -30,7 +32,8 @@ def register_error_pages(app: Flask, api_handler=None) -> None:
         if isinstance(exc, (OperationalError, InterfaceError)):
             # The database is unreachable (restarting, failing over): nothing was stored, and the
             # client may retry (with the same idempotency key) — a 503, not a 500.
-            db.session.rollback()
+            with suppress(DBAPIError):
+                db.session.rollback()  # the connection may be dead too
             app.logger.warning(
                 "Database unavailable on %s: %s", request.endpoint, type(exc).__name__
             )

@@ -4,7 +4,7 @@ from datetime import UTC
 
 from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_scope
 from app.api.errors import api_abort
@@ -19,23 +19,29 @@ bp = Blueprint(
 )
 
 
+def _storable(value: str) -> None:
+    # PostgreSQL refuses NUL in text (and lone surrogates cannot be encoded): a 422, not a 500.
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError("must not contain NUL or unpaired surrogate characters")
+
+
 class HotlineCaseInSchema(Schema):
     """A handled case. The phone is kept only encrypted until the campaign's purge."""
 
     case_ref = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=100),
+        validate=[validate.Length(min=1, max=100), _storable],
         metadata={"description": "The hotline's case reference; a repeat returns the first case"},
     )
     phone = fields.String(
         required=True,
         load_only=True,
-        validate=validate.Length(min=3, max=40),
+        validate=[validate.Length(min=3, max=40), _storable],
         metadata={"description": "The caller's phone (E.164, or national in DEFAULT_PHONE_REGION)"},
     )
     unit_code = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=60),
+        validate=[validate.Length(min=1, max=60), _storable],
         metadata={"description": "Code of the street/township (or other unit) that handled it"},
     )
     handled_at = fields.AwareDateTime(
@@ -45,6 +51,8 @@ class HotlineCaseInSchema(Schema):
     )
     campaign_id = fields.Integer(
         load_default=None,
+        # A database id: larger values would overflow the column type (a 500, not a 422).
+        validate=validate.Range(min=1, max=2**31 - 1),
         metadata={
             "description": "The hotline campaign; default: the open one for the unit and month"
         },

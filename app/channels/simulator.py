@@ -109,6 +109,8 @@ def send(campaign_id):
         return redirect(url_for("sms_admin.campaign", campaign_id=item.id))
     from app.sms.jobs import send_campaign
 
+    # Recorded first, so the tick finishes the job even if the broker is down right now.
+    service.request_sending(item)
     enqueue(send_campaign, item.id)
     db.session.commit()  # the job is dispatched when the request's transaction commits
     flash(_("Sending has started; texts go out within the send window."), "success")

@@ -46,6 +46,7 @@ def send_campaign(campaign_id: int) -> None:
     if campaign is None:
         return
     service.queue_campaign_texts(campaign)
+    service.mark_queued(campaign)
     enqueue(send_outbox, campaign_id)
     db.session.commit()  # dispatches the enqueued job
 
@@ -188,6 +189,8 @@ def tick() -> None:
         enqueue(send_outbox, campaign_id)
     for campaign in service.sms_campaigns(now):
         if campaign.status == "open":
+            if service.sending_requested_not_queued(campaign):
+                enqueue(send_campaign, campaign.id)  # its first dispatch was lost
             enqueue(send_reminders, campaign.id)
     due = set(
         db.session.scalars(

@@ -87,6 +87,9 @@ class ContactsInvalid(ValueError):
         super().__init__("; ".join(problems))
 
 
+EARLIEST_CASE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class CaseInvalid(ValueError):
     """A hotline case cannot be registered; .problems maps fields to reasons (never the input)."""
 
@@ -240,6 +243,9 @@ def _row_contact(row: list[str], columns: dict[str, int], region: str) -> tuple[
     for key in STRATA_COLUMNS:
         if key in columns and columns[key] < len(row) and row[columns[key]].strip():
             value = row[columns[key]].strip()
+            if "\x00" in value:
+                # PostgreSQL cannot store NUL in JSON: a line error, not a failed import.
+                raise ValueError(f"{key} contains a NUL character")
             if key == "sex":
                 if value.lower() not in SEX_VALUES:
                     raise ValueError("sex must be 男/女 (or M/F)")
@@ -251,38 +257,71 @@ def _row_contact(row: list[str], columns: dict[str, int], region: str) -> tuple[
 
 
 def process_upload(upload_id: int, chunk: int = UPLOAD_CHUNK) -> SmsUpload | None:
-    """Import an upload chunk by chunk, committing progress after each; resumes after a crash."""
+    """Import an upload in one transaction: every contact of the file, or none of them.
+
+    A failure part-way (a failed commit, a lost connection, a bug) rolls the whole file back and
+    marks the upload 'failed' with the reason; the encrypted file is kept, so running the job
+    again (the worker retries transient database errors) imports it from the start, once.
+    A worker killed mid-import leaves it 'processing' with nothing stored, for the retry.
+    """
     upload = db.session.get(SmsUpload, upload_id)
-    if upload is None or upload.status in ("done", "failed") or not upload.payload_encrypted:
+    if upload is None or upload.status == "done" or not upload.payload_encrypted:
         return upload
     upload.status = "processing"
+    _reset_counts(upload)
     db.session.commit()
-    text = cipher().decrypt(upload.payload_encrypted)
-    columns = _check_header(text)
-    region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
-    reader = csv.reader(io.StringIO(text))
-    next(reader)
-    batch: list[tuple[int, list[str]]] = []
-    done = 0
     try:
-        for row in reader:
-            done += 1
-            if done <= upload.processed_rows:
-                continue  # processed by an earlier run that died
-            batch.append((reader.line_num, row))
-            if len(batch) >= chunk:
-                _import_batch(upload, batch, columns, region)
-                batch = []
-    except csv.Error:
-        _add_error(upload, reader.line_num, "the line is not valid CSV; the rest was not read")
-    if batch:
-        _import_batch(upload, batch, columns, region)
-    upload.status = "done"
-    upload.payload_encrypted = None
-    upload.total_rows = upload.processed_rows
-    upload.finished_at = utcnow()
-    db.session.commit()
+        text = cipher().decrypt(upload.payload_encrypted)
+        columns = _check_header(text)
+        region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
+        reader = csv.reader(io.StringIO(text))
+        next(reader)
+        batch: list[tuple[int, list[str]]] = []
+        try:
+            for row in reader:
+                batch.append((reader.line_num, row))
+                if len(batch) >= chunk:
+                    _import_batch(upload, batch, columns, region)
+                    batch = []
+        except csv.Error:
+            _add_error(upload, reader.line_num, "the line is not valid CSV; the rest was not read")
+        if batch:
+            _import_batch(upload, batch, columns, region)
+        upload.status = "done"
+        upload.payload_encrypted = None
+        upload.total_rows = upload.processed_rows
+        upload.finished_at = utcnow()
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        _mark_failed(upload_id, exc)
+        raise
     return upload
+
+
+def _reset_counts(upload: SmsUpload) -> None:
+    upload.processed_rows = upload.accepted = upload.duplicates = upload.invalid = 0
+    upload.errors = []
+
+
+def _mark_failed(upload_id: int, exc: Exception) -> None:
+    """Record that an import was rolled back; when even that fails, the retry will say more."""
+    try:
+        upload = db.session.get(SmsUpload, upload_id)
+        upload.status = "failed"
+        _reset_counts(upload)
+        # The class name only: an exception's text may quote a phone number.
+        upload.errors = [
+            {
+                "line": 0,
+                "message": f"the import failed ({type(exc).__name__}) and was undone: no contact "
+                "of this file was stored; it runs again on the next try",
+            }
+        ]
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the database may be the thing that failed
+        db.session.rollback()
+        log.warning("contacts upload %s: could not record its failure", upload_id)
 
 
 def _add_error(upload: SmsUpload, line: int, text: str) -> None:
@@ -331,7 +370,7 @@ def _import_batch(upload, batch, columns, region) -> None:
         if rows:
             db.session.execute(insert(SmsContact), rows)
         upload.accepted += len(rows)
-    db.session.commit()
+    db.session.flush()  # the file commits once, whole (process_upload)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -695,6 +734,26 @@ def _latest_conversation(campaign_id: int, key: str) -> SmsConversation | None:
     )
 
 
+def request_sending(campaign: Campaign) -> None:
+    """Record that staff asked to send; the caller commits."""
+    sms = dict((campaign.settings or {}).get("sms") or {})
+    sms["send_requested"] = True
+    campaign.settings = {**(campaign.settings or {}), "sms": sms}
+
+
+def mark_queued(campaign: Campaign) -> None:
+    """Record that a campaign's first texts are queued; the caller commits."""
+    sms = dict((campaign.settings or {}).get("sms") or {})
+    sms["queued"] = True
+    campaign.settings = {**(campaign.settings or {}), "sms": sms}
+
+
+def sending_requested_not_queued(campaign: Campaign) -> bool:
+    """Staff asked to send, but the texts were never queued (e.g. the broker was down)."""
+    sms = (campaign.settings or {}).get("sms") or {}
+    return bool(sms.get("send_requested")) and not sms.get("queued")
+
+
 def sms_campaigns(now: datetime, include_recently_closed: bool = True) -> list[Campaign]:
     """Campaigns that talk by SMS and are open (or closed within the last 30 days)."""
     query = select(Campaign).where(Campaign.status.in_(("open", "closed")))
@@ -844,6 +903,9 @@ def register_case(
     handled_at = _aware(handled_at)
     if handled_at is not None and handled_at > now + timedelta(minutes=5):
         problems["handled_at"] = "must not be in the future"
+    elif handled_at is not None and handled_at < EARLIEST_CASE:
+        # Also keeps local-time conversion of year-1 timestamps from overflowing (a 500).
+        problems["handled_at"] = "must not be before 2000"
     campaign = None
     if unit is not None and "handled_at" not in problems:
         campaign = _hotline_campaign(org_id, unit, handled_at, campaign_id)

@@ -160,7 +160,7 @@ def prepared_db(cluster):
 class Gunicorn:
     """gunicorn serving wsgi:app on a free port; stop() sends SIGTERM like a deployment would."""
 
-    def __init__(self, database_url: str, workers: int = 2, graceful: int = 10):
+    def __init__(self, database_url: str, workers: int = 2, graceful: int = 10, extra_env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Kept open for the server process to write to; read back when it fails to start.
@@ -178,7 +178,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=app_env(database_url),
+            env={**app_env(database_url), **(extra_env or {})},
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,
