@@ -80,6 +80,8 @@ def create_campaign(
     for key in ("k", "rater_k"):
         if not isinstance(anonymity.get(key), int) or anonymity[key] < 1:
             problems[f"settings.anonymity.{key}"] = "must be a whole number of at least 1"
+    if anonymity.get("duplicates", "device") not in ("none", "device", "sms_otp"):
+        problems["settings.anonymity.duplicates"] = "must be none, device or sms_otp"
     if anonymity.get("timestamp_granularity") not in ("day", "week", "month"):
         problems["settings.anonymity.timestamp_granularity"] = "must be day, week or month"
     if problems:

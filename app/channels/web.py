@@ -25,10 +25,13 @@ from app.channels.drafts import (
     write_draft,
 )
 from app.channels.qr import qr_png, qr_svg
+from app.channels.senders import SendError, get_sender
+from app.core.phones import InvalidPhone
 from app.core.questionnaire import AnswersInvalid
 from app.core.steps import prune, read_step, steps
 from app.extensions import db, limiter
 from app.links.models import Link
+from app.links.otp import ClaimRefused, request_code, use_claim, verify_code
 from app.links.service import (
     LinkGone,
     QuotaFull,
@@ -73,6 +76,16 @@ def _staff_test(link: Link, draft: dict | None = None) -> bool:
     return wanted and current_user.is_authenticated and current_user.org_id == link.campaign.org_id
 
 
+def _phone_check_on(link: Link) -> bool:
+    """Open links of a campaign whose duplicate control is one answer per phone (SMS code)."""
+    anonymity = link.campaign.settings.get("anonymity") or {}
+    return link.kind == "open" and anonymity.get("duplicates") == "sms_otp"
+
+
+def _needs_phone_check(link: Link, draft: dict | None, test: bool) -> bool:
+    return _phone_check_on(link) and not test and not (draft or {}).get("claim")
+
+
 def _usable(link: Link, test: bool = False):
     """None when the link can be answered, else the response to send instead."""
     if test:
@@ -99,6 +112,8 @@ def landing(code):
     refusal = _usable(link, test)
     if refusal is not None:
         return refusal
+    if _needs_phone_check(link, draft, test):
+        return render_template("survey/otp.html", code=code, campaign=link.campaign, stage="phone")
     return render_template(
         "survey/landing.html",
         test=test,
@@ -119,9 +134,14 @@ def start(code):
     refusal = _usable(link, test)
     if refusal is not None:
         return refusal
+    if _needs_phone_check(link, draft, test):
+        return redirect(url_for("survey.landing", code=code))
     if draft is None or request.form.get("restart") or test != bool(draft.get("test")):
+        claim = (draft or {}).get("claim")
         draft = new_draft()
         draft["test"] = test
+        if claim:
+            draft["claim"] = claim
     response = redirect(url_for("survey.step", code=code, number=1))
     write_draft(response, code, draft)
     return response
@@ -259,14 +279,19 @@ def finish(code):
     if request.form.get(HONEYPOT):
         # A bot filled the hidden field: thank it and store nothing.
         return render_template("survey/thanks.html", campaign=link.campaign, receipt=None)
+    test = _staff_test(link, draft)
+    if _needs_phone_check(link, draft, test):
+        return redirect(url_for("survey.landing", code=code))
     try:
+        if _phone_check_on(link) and not test and not use_claim(draft["claim"]):
+            raise LinkGone("answered", link.campaign)
         recorded = submit(
             link,
             draft["answers"],
             idempotency_key=draft["key"],
             channel="web",
             duration_seconds=int(time.time()) - int(draft.get("started", time.time())),
-            is_test=_staff_test(link, draft),
+            is_test=test,
         )
         db.session.commit()
     except LinkGone as exc:
@@ -321,3 +346,62 @@ def privacy(code):
     return render_template(
         "survey/privacy.html", campaign=link.campaign, lines=privacy_summary(link.campaign)
     )
+
+
+@bp.post("/<code>/phone")
+def phone(code):
+    """Text a one-time code to the respondent's phone (kept only as a keyed pseudonym)."""
+    link = _link_or_404(code)
+    refusal = _usable(link)
+    if refusal is not None:
+        return refusal
+    if not _phone_check_on(link):
+        return redirect(url_for("survey.landing", code=code))
+    try:
+        claim, one_time, e164 = request_code(link.campaign, request.form.get("phone", ""))
+        db.session.commit()
+    except InvalidPhone:
+        db.session.rollback()
+        return _otp_page(code, link, "phone", _("Please enter a valid mobile number."), 400)
+    except ClaimRefused as exc:
+        db.session.rollback()
+        if exc.reason == "used":
+            return _gone(LinkGone("answered", link.campaign))
+        return _otp_page(
+            code, link, "phone", _("Too many codes were requested for this number."), 429
+        )
+    text = _("Your survey code is %(code)s (valid for 10 minutes). Do not share it.", code=one_time)
+    try:
+        get_sender(current_app).send(e164, text)
+    except SendError:
+        return _otp_page(
+            code, link, "phone", _("The text could not be sent. Please try again later."), 503
+        )
+    draft = read_draft(request, code) or new_draft()
+    draft["pending_claim"] = claim.id
+    response = make_response(_otp_page(code, link, "code", None, 200))
+    write_draft(response, code, draft)
+    return response
+
+
+@bp.post("/<code>/phone/verify")
+def verify(code):
+    link = _link_or_404(code)
+    draft = read_draft(request, code)
+    if draft is None or not draft.get("pending_claim"):
+        return redirect(url_for("survey.landing", code=code))
+    ok = verify_code(draft["pending_claim"], request.form.get("otp", ""))
+    db.session.commit()
+    if not ok:
+        return _otp_page(code, link, "code", _("The code is wrong or has expired."), 400)
+    draft["claim"] = draft.pop("pending_claim")
+    response = redirect(url_for("survey.landing", code=code))
+    write_draft(response, code, draft)
+    return response
+
+
+def _otp_page(code, link, stage, error, status):
+    page = render_template(
+        "survey/otp.html", code=code, campaign=link.campaign, stage=stage, error=error
+    )
+    return page, status

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.campaigns.models import Campaign
@@ -40,3 +40,23 @@ class Link(db.Model):
     @property
     def single_use(self) -> bool:
         return self.kind in ("invitation", "rater")
+
+
+class PhoneClaim(db.Model):
+    """One phone's right to answer a campaign once (duplicate control 'sms_otp').
+
+    Only the campaign-scoped keyed pseudonym of the phone is kept, and whether it was used —
+    no time of use — so a claim cannot be matched to a response.
+    """
+
+    __tablename__ = "phone_claims"
+    __table_args__ = (UniqueConstraint("campaign_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    codes_sent: Mapped[int] = mapped_column(default=0)
+    used: Mapped[bool] = mapped_column(default=False)

@@ -199,3 +199,39 @@ def test_test_mode_is_ignored_for_anonymous_visitors(client, db, campaign):
     campaign.status = "draft"
     db.session.commit()
     assert client.get("/s/hall?test=1").status_code == 410
+
+
+def test_one_answer_per_phone_by_sms_code(client, db, campaign, app, monkeypatch):
+    import re as _re
+
+    from app.channels.senders import ConsoleSender
+    from app.links.models import PhoneClaim
+
+    sender = ConsoleSender()
+    monkeypatch.setitem(app.extensions, "sms_sender", sender)
+    campaign.settings = {
+        **campaign.settings,
+        "anonymity": {**campaign.settings["anonymity"], "duplicates": "sms_otp"},
+    }
+    db.session.commit()
+    page = client.get("/s/hall")
+    assert page.status_code == 200 and 'name="phone"' in page.get_data(as_text=True)
+    assert client.post("/s/hall/start").status_code == 302  # no way round the check
+    assert client.post("/s/hall/phone", data={"phone": "12345678901"}).status_code == 400
+    assert client.post("/s/hall/phone", data={"phone": "138 0013 8000"}).status_code == 200
+    code = _re.search(r"\d{6}", sender.sent[-1]["body"]).group(0)
+    assert (
+        client.post(
+            "/s/hall/phone/verify", data={"otp": "000000" if code != "000000" else "111111"}
+        ).status_code
+        == 400
+    )
+    assert client.post("/s/hall/phone/verify", data={"otp": code}).status_code == 302
+    assert answer_everything(client, "hall").status_code == 200
+    # The same phone on another device: refused before any answer is taken.
+    other = app.test_client()
+    assert other.post("/s/hall/phone", data={"phone": "+86 13800138000"}).status_code == 410
+    claims = db.session.scalars(db.select(PhoneClaim)).all()
+    assert len(claims) == 1 and claims[0].used
+    assert "13800138000" not in claims[0].pseudonym and len(claims[0].pseudonym) == 64
+    assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
