@@ -108,7 +108,8 @@ _TRIM = " \t\r\n.。!！,，、;；:：~～'\"“”‘’()（）[]【】"
 
 def normalize_reply(text: str) -> str:
     """NFKC (full-width digits, letters and punctuation become ASCII), trimmed, spaces collapsed."""
-    folded = unicodedata.normalize("NFKC", text or "")
+    # NUL goes: PostgreSQL cannot store it in a text answer or a dialogue's JSON state.
+    folded = unicodedata.normalize("NFKC", text or "").replace("\x00", "")
     return re.sub(r"\s+", " ", folded).strip()
 
 

@@ -213,6 +213,7 @@ def submit(
     stored marked as a test, which every figure leaves out.
     """
     campaign = link.campaign
+    answers = storable(answers)
     if is_test:
         return record_response(
             campaign,
@@ -266,6 +267,21 @@ def submit(
     except AnswersInvalid:
         db.session.rollback()
         raise
+
+
+def storable(value):
+    """Answers with NUL characters and lone surrogates removed from every string.
+
+    PostgreSQL cannot store either in text or JSONB (a 500 instead of a stored answer); neither
+    carries meaning in an answer, and no option value or question key contains them.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
 
 
 def _repeat(campaign: Campaign, key: str) -> Recorded | None:

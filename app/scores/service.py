@@ -87,10 +87,15 @@ def parse_margins(campaign: Campaign, csv_text: str) -> dict[str, dict[str, floa
     reader = csv.reader(io.StringIO(text))
     problems: list[str] = []
     margins: dict[str, dict[str, float]] = {}
-    header = next(reader, None)
+    try:
+        rows = list(reader)
+    except csv.Error:
+        # e.g. a field over the csv module's 128 KiB limit: refused whole, with its line.
+        raise MarginsInvalid([f"line {reader.line_num}: not valid CSV"]) from None
+    header = rows[0] if rows else None
     if [h.strip().lower() for h in header or []] != ["variable", "level", "total"]:
         raise MarginsInvalid(["line 1: the header must be 'variable,level,total'"])
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows[1:], start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != 3:

@@ -1,6 +1,6 @@
 """Contacts CSV upload: line-numbered errors, E.164, dedupe, encryption, background progress."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db as _db
 from app.sms import service
@@ -90,7 +90,9 @@ def test_a_garbage_file_gives_clear_results(sms, dialogue_campaign):
     assert done.invalid + done.accepted + done.duplicates <= 300
 
 
-def test_big_uploads_commit_progress_and_resume_after_a_crash(sms, dialogue_campaign, monkeypatch):
+def test_a_big_upload_failing_part_way_stores_nothing_and_completes_on_a_rerun(
+    sms, dialogue_campaign, monkeypatch
+):
     rows = "\n".join(f"1380013{n:04d}" for n in range(2500))
     monkeypatch.setattr(service, "UPLOAD_CHUNK", 1000)
     monkeypatch.setattr(service, "enqueue", lambda *args: None)  # hold the background job
@@ -110,8 +112,10 @@ def test_big_uploads_commit_progress_and_resume_after_a_crash(sms, dialogue_camp
         service.process_upload(item.id, chunk=1000)
     except RuntimeError:
         _db.session.rollback()
-    partial = _db.session.get(SmsUpload, item.id)
-    assert (partial.status, partial.processed_rows, partial.accepted) == ("processing", 2000, 2000)
+    failed = _db.session.get(SmsUpload, item.id)
+    # All or nothing: the two chunks before the failure were rolled back with it.
+    assert (failed.status, failed.processed_rows, failed.accepted) == ("failed", 0, 0)
+    assert _db.session.scalar(select(func.count()).select_from(SmsContact)) == 0
     monkeypatch.setattr(service, "_import_batch", real)
     service.process_upload(item.id, chunk=1000)
     done = _db.session.get(SmsUpload, item.id)
