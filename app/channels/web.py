@@ -322,22 +322,22 @@ def finish(code):
     return response
 
 
-@bp.get("/<code>/qr.png")
-def qr_image_png(code):
+def _qr_image(code: str, body, mimetype: str):
     _link_or_404(code)
-    response = make_response(qr_png(public_url(code)))
-    response.headers["Content-Type"] = "image/png"
+    response = make_response(body(public_url(code)))
+    response.headers["Content-Type"] = mimetype
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@bp.get("/<code>/qr.png")
+def qr_image_png(code):
+    return _qr_image(code, qr_png, "image/png")
 
 
 @bp.get("/<code>/qr.svg")
 def qr_image_svg(code):
-    _link_or_404(code)
-    response = make_response(qr_svg(public_url(code)))
-    response.headers["Content-Type"] = "image/svg+xml"
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return _qr_image(code, qr_svg, "image/svg+xml")
 
 
 @bp.get("/<code>/privacy")

@@ -214,17 +214,16 @@ def submit(
     """
     campaign = link.campaign
     answers = storable(answers)
+    # What the response may carry of the link: the unit, the rater group, an open link's place.
+    carried = {
+        "channel": channel,
+        "idempotency_key": idempotency_key,
+        "unit": link.unit,
+        "rater_group": link.rater_group,
+        "now": now,
+    }
     if is_test:
-        return record_response(
-            campaign,
-            answers,
-            channel=channel,
-            idempotency_key=idempotency_key,
-            unit=link.unit,
-            rater_group=link.rater_group,
-            is_test=True,
-            now=now,
-        )
+        return record_response(campaign, answers, is_test=True, **carried)
     try:
         check_link(link, now)
     except LinkGone:
@@ -256,13 +255,9 @@ def submit(
         return record_response(
             campaign,
             answers,
-            channel=channel,
-            idempotency_key=idempotency_key,
-            unit=link.unit,
-            rater_group=link.rater_group,
             distribution_point=link if link.kind == "open" else None,
             duration_seconds=duration_seconds,
-            now=now,
+            **carried,
         )
     except AnswersInvalid:
         db.session.rollback()
