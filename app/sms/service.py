@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -269,9 +270,13 @@ def process_upload(upload_id: int, chunk: int = UPLOAD_CHUNK) -> SmsUpload | Non
         return upload
     upload.status = "processing"
     _reset_counts(upload)
+    text = cipher().decrypt(upload.payload_encrypted)
+    upload.total_rows = max(0, len(text.splitlines()) - 1)  # lines; exact once done
     db.session.commit()
+    # Counted apart from the upload row, which this transaction leaves alone until the end so
+    # that progress can be reported from another connection meanwhile.
+    counts = SimpleNamespace(processed_rows=0, accepted=0, duplicates=0, invalid=0, errors=[])
     try:
-        text = cipher().decrypt(upload.payload_encrypted)
         columns = _check_header(text)
         region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
         reader = csv.reader(io.StringIO(text))
@@ -281,12 +286,15 @@ def process_upload(upload_id: int, chunk: int = UPLOAD_CHUNK) -> SmsUpload | Non
             for row in reader:
                 batch.append((reader.line_num, row))
                 if len(batch) >= chunk:
-                    _import_batch(upload, batch, columns, region)
+                    _import_batch(upload.campaign_id, counts, batch, columns, region)
+                    _report_progress(upload_id, counts.processed_rows)
                     batch = []
         except csv.Error:
-            _add_error(upload, reader.line_num, "the line is not valid CSV; the rest was not read")
+            _add_error(counts, reader.line_num, "the line is not valid CSV; the rest was not read")
         if batch:
-            _import_batch(upload, batch, columns, region)
+            _import_batch(upload.campaign_id, counts, batch, columns, region)
+        for name, value in vars(counts).items():
+            setattr(upload, name, value)
         upload.status = "done"
         upload.payload_encrypted = None
         upload.total_rows = upload.processed_rows
@@ -324,52 +332,63 @@ def _mark_failed(upload_id: int, exc: Exception) -> None:
         log.warning("contacts upload %s: could not record its failure", upload_id)
 
 
-def _add_error(upload: SmsUpload, line: int, text: str) -> None:
-    upload.invalid += 1
-    if len(upload.errors or []) < MAX_LISTED_ERRORS:
-        upload.errors = [*(upload.errors or []), {"line": line, "message": text}]
+def _add_error(counts, line: int, text: str) -> None:
+    counts.invalid += 1
+    if len(counts.errors) < MAX_LISTED_ERRORS:
+        counts.errors.append({"line": line, "message": text})
 
 
-def _import_batch(upload, batch, columns, region) -> None:
+def _report_progress(upload_id: int, processed: int) -> None:
+    """Show how far an import has got, from a connection of its own (the import's transaction
+    stays open until the whole file is in). SQLite has one writer at a time: it shows the end."""
+    if db.engine.dialect.name == "sqlite":
+        return
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(SmsUpload).where(SmsUpload.id == upload_id).values(processed_rows=processed)
+        )
+
+
+def _import_batch(campaign_id, counts, batch, columns, region) -> None:
     enc = cipher()
     fresh: dict[str, dict] = {}
     for line, row in batch:
         if not any(cell.strip() for cell in row):
-            upload.processed_rows += 1
+            counts.processed_rows += 1
             continue  # blank lines are not errors
         try:
             e164, strata = _row_contact(row, columns, region)
         except ValueError as exc:
-            _add_error(upload, line, str(exc))
-            upload.processed_rows += 1
+            _add_error(counts, line, str(exc))
+            counts.processed_rows += 1
             continue
-        key = pseudonym(upload.campaign_id, e164)
+        key = pseudonym(campaign_id, e164)
         if key in fresh:
-            upload.duplicates += 1
+            counts.duplicates += 1
         else:
             fresh[key] = {
-                "campaign_id": upload.campaign_id,
+                "campaign_id": campaign_id,
                 "respondent_key": key,
                 "phone_encrypted": enc.encrypt(e164),
                 "strata": strata,
                 "source": "upload",
                 "created_at": utcnow(),
             }
-        upload.processed_rows += 1
+        counts.processed_rows += 1
     if fresh:
         existing = set(
             db.session.scalars(
                 select(SmsContact.respondent_key).where(
-                    SmsContact.campaign_id == upload.campaign_id,
+                    SmsContact.campaign_id == campaign_id,
                     SmsContact.respondent_key.in_(list(fresh)),
                 )
             )
         )
-        upload.duplicates += len(existing)
+        counts.duplicates += len(existing)
         rows = [row for key, row in fresh.items() if key not in existing]
         if rows:
             db.session.execute(insert(SmsContact), rows)
-        upload.accepted += len(rows)
+        counts.accepted += len(rows)
     db.session.flush()  # the file commits once, whole (process_upload)
 
 

@@ -125,3 +125,34 @@ def test_a_big_upload_failing_part_way_stores_nothing_and_completes_on_a_rerun(
         2500,
         0,
     )
+
+
+def test_a_large_import_shows_its_progress_while_it_runs(sms, db, dialogue_campaign, monkeypatch):
+    import os
+
+    import pytest
+
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip(
+            "progress from a second connection needs PostgreSQL (CI sets TEST_DATABASE_URL)"
+        )
+    rows = "\n".join(f"1380013{n:04d}" for n in range(2500))
+    monkeypatch.setattr(service, "enqueue", lambda *args: None)
+    item = service.start_contact_upload(dialogue_campaign, "big.csv", f"phone\n{rows}\n".encode())
+    _db.session.commit()
+    seen = []
+    real = service._import_batch
+
+    def watching(*args):
+        with _db.engine.connect() as other:  # what the progress page reads meanwhile
+            seen.append(
+                other.execute(
+                    select(SmsUpload.processed_rows).where(SmsUpload.id == item.id)
+                ).scalar()
+            )
+        return real(*args)
+
+    monkeypatch.setattr(service, "_import_batch", watching)
+    service.process_upload(item.id, chunk=1000)
+    assert seen == [0, 1000, 2000]
+    assert _db.session.scalar(select(func.count()).select_from(SmsContact)) == 2500
