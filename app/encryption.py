@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from app.core.contact_crypto import ContactCipher
 from app.extensions import db
 from app.links.models import Link
+from app.scores.webhooks import ScoreWebhook
 from app.sms.models import SmsContact, SmsOutbox, SmsUpload
 
 # Every column that holds contact data or a printable code encrypted under CONTACT_ENCRYPTION_KEYS.
@@ -14,6 +15,7 @@ ENCRYPTED_COLUMNS = (
     (SmsOutbox, ("to_encrypted", "body_encrypted")),
     (SmsUpload, ("payload_encrypted",)),
     (Link, ("code_encrypted",)),
+    (ScoreWebhook, ("secret_encrypted",)),
 )
 BATCH = 1000
 

@@ -28,7 +28,7 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 # Modules that define jobs; init_jobs imports them in every process so the worker registers them.
-JOB_MODULES: list[str] = ["app.sms.jobs", "app.scores.jobs"]
+JOB_MODULES: list[str] = ["app.sms.jobs", "app.scores.jobs", "app.scores.webhooks"]
 
 # Publishing to the broker: a few quick tries, so a Redis blip does not lose the job and a Redis
 # outage does not hold a web request for long.

@@ -4,6 +4,7 @@ import pytest
 
 from app.accounts.tokens import create_token
 from app.campaigns.service import create_from_template
+from app.scores.webhooks import create_webhook
 from tests.factories import csrf_token, login, make_org, make_unit, make_user
 
 STAFF_PREFIXES = ("/admin",)
@@ -27,6 +28,7 @@ def org_a_objects(db):
     )
     colleague = make_user(org, email="colleague@example.org", role="designer")
     token, _plain = create_token(org.id, "甲的令牌", ["scores:read"])
+    webhook, _secret = create_webhook(org.id, "https://core.example.gov.cn/a")
     db.session.commit()
     return {
         "campaign_id": campaign.id,
@@ -38,6 +40,7 @@ def org_a_objects(db):
         "number": 1,
         "user_id": colleague.id,
         "token_id": token.id,
+        "webhook_id": webhook.id,
     }
 
 

@@ -35,10 +35,11 @@ def api_blueprints() -> list[ApiBlueprint]:
     """Every API blueprint, in one place: later issues add theirs here."""
     from app.api.hotline import bp as hotline_bp  # issue 5
     from app.api.links import bp as links_bp
+    from app.api.responses_export import bp as responses_export_bp  # issue 8, item 6
     from app.api.scores import bp as scores_bp  # issue 8
     from app.api.views import bp as meta_bp
 
-    return [meta_bp, links_bp, hotline_bp, scores_bp]
+    return [meta_bp, links_bp, hotline_bp, scores_bp, responses_export_bp]
 
 
 class MinyiApi(Api):

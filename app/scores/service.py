@@ -37,6 +37,7 @@ from app.extensions import db
 from app.models_base import utcnow
 from app.responses.models import Answer, Response
 from app.scores.models import ScoreRow, ScoreSequence, ScoreSnapshot
+from app.scores.webhooks import queue_deliveries
 from app.targets.models import Official, Unit
 
 UNIT_VARIABLE = "unit"  # a weighting variable that is the response's unit code, not a question
@@ -340,6 +341,22 @@ def _weights(campaign: Campaign, answers: pd.DataFrame, units: dict[int, Unit]) 
         "responses_without_weighting_variables": missing,
     }
     return pd.Series(result.weights, index=frame["response_id"]), record
+
+
+def response_weights(campaign: Campaign) -> tuple[dict[str, float] | None, dict]:
+    """Each current response's weight exactly as compute_scores uses it ({response id: weight}, or None when scores are unweighted) and the weighting record; ScoresError as compute_scores."""
+    scheme = scheme_from_definition(campaign.version.definition).name
+    if scheme != "satisfaction":
+        # Only the satisfaction scheme weights responses; evaluation schemes weight rater groups.
+        method = "rater_group_weights" if scheme in ("positive_negative", "democratic") else None
+        return None, {"method": method or "unweighted"}
+    units = {
+        u.id: u for u in db.session.scalars(select(Unit).where(Unit.org_id == campaign.org_id))
+    }
+    weights, record = _weights(campaign, load_answers(campaign.id), units)
+    if weights is None:
+        return None, record
+    return {str(rid): float(w) for rid, w in weights.items()}, record
 
 
 def _satisfied_column(answers: pd.DataFrame, questions: dict[str, Question]) -> pd.Series:
@@ -869,6 +886,8 @@ def publish_snapshot(campaign: Campaign, reason: str, request_key: str) -> Score
                 )
             )
     db.session.flush()
+    # Push: one delivery per endpoint, sent once this unit of work commits (rule 5).
+    queue_deliveries(snapshot)
     return snapshot
 
 

@@ -5,9 +5,11 @@ import secrets
 import click
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.roles import ANALYSE, READ, own, require_role
+from app.accounts.roles import ADMIN, ANALYSE, READ, own, require_role
+from app.audit.service import record
 from app.campaigns.models import Campaign
 from app.extensions import db
 from app.scores.export import snapshot_csv, snapshot_xlsx
@@ -22,6 +24,15 @@ from app.scores.service import (
     publish_snapshot,
     set_margins,
     variable_levels,
+)
+from app.scores.webhooks import (
+    ScoreWebhook,
+    WebhookError,
+    create_webhook,
+    deliver_due,
+    org_deliveries,
+    org_webhooks,
+    remove_webhook,
 )
 
 bp = Blueprint("scores", __name__, cli_group="scores")
@@ -120,6 +131,57 @@ def export(campaign_id):
     )
 
 
+@bp.route("/webhooks", methods=["GET", "POST"])
+@require_role(*ADMIN)
+def webhooks():
+    """Push endpoints of the organization (add one; its secret is shown once) and the delivery log."""
+    secret, status = None, 200
+    if request.method == "POST":
+        try:
+            webhook, secret = create_webhook(
+                current_user.org_id, request.form.get("url", ""), user=current_user
+            )
+        except WebhookError as exc:
+            flash(_("The URL cannot receive scores: %(reason)s.", reason=str(exc)), "error")
+            status = 400
+        else:
+            record(
+                "score_webhook.create",
+                "score_webhook",
+                webhook.id,
+                user=current_user,
+                url=webhook.url,
+            )
+            db.session.commit()
+    # The plain secret is rendered in this response only; it is stored encrypted.
+    page = render_template(
+        "scores/webhooks.html",
+        webhooks=org_webhooks(current_user.org_id),
+        deliveries=org_deliveries(current_user.org_id),
+        secret=secret,
+    )
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/webhooks/<int:webhook_id>/remove")
+@require_role(*ADMIN)
+def remove_webhook_view(webhook_id):
+    webhook = own(db.session.get(ScoreWebhook, webhook_id))
+    if webhook.removed_at is None:
+        skipped = remove_webhook(webhook)
+        record(
+            "score_webhook.remove",
+            "score_webhook",
+            webhook.id,
+            user=current_user,
+            url=webhook.url,
+            skipped=skipped,
+        )
+        db.session.commit()
+        flash(_("Endpoint removed; it receives nothing more."), "info")
+    return redirect(url_for("scores.webhooks"))
+
+
 class _EmptySnapshot:
     """Stands in for a snapshot before the first publication: no rows."""
 
@@ -164,8 +226,11 @@ def margins_command(campaign_id, path):
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         raise click.ClickException(f"no campaign {campaign_id}")
-    with open(path, encoding="utf-8-sig") as handle:
-        text = handle.read()
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text; margins not saved") from None
     try:
         margins = set_margins(campaign, text)
     except MarginsInvalid as exc:
@@ -174,3 +239,12 @@ def margins_command(campaign_id, path):
         raise click.ClickException("margins not saved") from None
     db.session.commit()
     click.echo(f"campaign {campaign.id}: margins for {', '.join(margins)} saved")
+
+
+@bp.cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="At most this many deliveries.")
+def deliver_command(limit):
+    """Send the score webhooks that are due (new ones and retries); run it from cron every minute."""
+    counts = deliver_due(limit=limit)
+    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due"
+    click.echo(f"score webhooks: {done}")

@@ -94,6 +94,10 @@ def test_cli_publishes_and_sets_margins(runner, db, tmp_path):
     bad.write_text("variable,level,total\nsex,alien,3\n", encoding="utf-8")
     result = runner.invoke(args=["scores", "margins", "--campaign", str(campaign.id), str(bad)])
     assert result.exit_code != 0 and "line 2: 'alien' is not a level of sex" in result.output
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("variable,level,total\nsex,男,3\n".encode("gbk"))
+    result = runner.invoke(args=["scores", "margins", "--campaign", str(campaign.id), str(gbk)])
+    assert result.exit_code == 1 and "is not UTF-8 text" in result.output
     good = tmp_path / "good.csv"
     good.write_text("variable,level,total\nsex,male,50\nsex,female,50\n", encoding="utf-8")
     result = runner.invoke(args=["scores", "margins", "--campaign", str(campaign.id), str(good)])
