@@ -86,8 +86,12 @@ def _needs_phone_check(link: Link, draft: dict | None, test: bool) -> bool:
     return _phone_check_on(link) and not test and not (draft or {}).get("claim")
 
 
-def _usable(link: Link, test: bool = False):
-    """None when the link can be answered, else the response to send instead."""
+def _usable(link: Link, test: bool = False, quota: bool = True):
+    """None when the link can be answered, else the response to send instead.
+
+    The quota is counted on arrival (and decided under a lock at submission), not on every
+    screen in between: a COUNT per page view would sit on the hottest path of a campaign.
+    """
     if test:
         return None
     try:
@@ -98,7 +102,7 @@ def _usable(link: Link, test: bool = False):
     duplicates = (campaign.settings.get("anonymity") or {}).get("duplicates", "device")
     if link.kind == "open" and duplicates == "device" and answered_here(request, campaign.id):
         return _gone(LinkGone("answered", campaign))
-    cell = quota_cell(campaign, link, {})
+    cell = quota_cell(campaign, link, {}) if quota else None
     if cell is not None and quota_full(campaign, cell):
         return render_template("survey/quota_full.html", campaign=campaign), 200
     return None
@@ -167,8 +171,8 @@ def _problem_text(question, message: str) -> str:
     return _("Please choose one of the answers shown.")
 
 
-def _step_page(link, code, draft, number, problems=None, value=None, status=200):
-    definition = _definition(link)
+def _step_page(link, code, draft, number, problems=None, value=None, status=200, definition=None):
+    definition = definition or _definition(link)
     screens = steps(definition, draft["answers"])
     if not 1 <= number <= len(screens):
         return redirect(url_for("survey.review", code=code))
@@ -195,27 +199,29 @@ def _step_page(link, code, draft, number, problems=None, value=None, status=200)
     )
 
 
-@bp.get("/<code>/<int:number>")
-def step(code, number):
+def _under_way(code: str):
+    """(link, draft, None) for a survey being answered, else (…, the response to send instead)."""
     link = _link_or_404(code)
     draft = read_draft(request, code)
-    refusal = _usable(link, _staff_test(link, draft))
+    refusal = _usable(link, _staff_test(link, draft), quota=False)
+    if refusal is None and draft is None:
+        refusal = redirect(url_for("survey.landing", code=code))
+    return link, draft, refusal
+
+
+@bp.get("/<code>/<int:number>")
+def step(code, number):
+    link, draft, refusal = _under_way(code)
     if refusal is not None:
         return refusal
-    if draft is None:
-        return redirect(url_for("survey.landing", code=code))
     return _step_page(link, code, draft, number)
 
 
 @bp.post("/<code>/<int:number>")
 def answer(code, number):
-    link = _link_or_404(code)
-    draft = read_draft(request, code)
-    refusal = _usable(link, _staff_test(link, draft))
+    link, draft, refusal = _under_way(code)
     if refusal is not None:
         return refusal
-    if draft is None:
-        return redirect(url_for("survey.landing", code=code))
     definition = _definition(link)
     screens = steps(definition, draft["answers"])
     if not 1 <= number <= len(screens):
@@ -224,7 +230,9 @@ def answer(code, number):
     form = {key: request.form.getlist(key) for key in request.form}
     value, problems = read_step(definition, screen, form)
     if problems:
-        return _step_page(link, code, draft, number, problems, value=value, status=400)
+        return _step_page(
+            link, code, draft, number, problems, value=value, status=400, definition=definition
+        )
     answers = dict(draft["answers"])
     key = screen.question.key
     if screen.target:
@@ -252,13 +260,9 @@ def answer(code, number):
 
 @bp.get("/<code>/review")
 def review(code):
-    link = _link_or_404(code)
-    draft = read_draft(request, code)
-    refusal = _usable(link, _staff_test(link, draft))
+    link, draft, refusal = _under_way(code)
     if refusal is not None:
         return refusal
-    if draft is None:
-        return redirect(url_for("survey.landing", code=code))
     screens = steps(_definition(link), draft["answers"])
     return render_template(
         "survey/review.html",

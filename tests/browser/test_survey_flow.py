@@ -82,6 +82,8 @@ def test_scan_answer_every_kind_go_back_and_get_a_receipt(
 def test_tap_targets_are_at_least_44_px(phone, live_server, db, campaign):
     phone.goto(live_server + "/s/hall")
     phone.get_by_role("button", name="开始作答").click()
+    # Measure the question screen once it is there, not the landing page mid-navigation.
+    phone.get_by_text("第 1 题，共").wait_for()
     sizes = phone.eval_on_selector_all(
         "label.choice, button, a.button",
         "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])",
