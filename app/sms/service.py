@@ -775,18 +775,22 @@ def sending_requested_not_queued(campaign: Campaign) -> bool:
 
 def sms_campaigns(now: datetime, include_recently_closed: bool = True) -> list[Campaign]:
     """Campaigns that talk by SMS and are open (or closed within the last 30 days)."""
-    query = select(Campaign).where(Campaign.status.in_(("open", "closed")))
-    found = []
-    for campaign in db.session.scalars(query):
-        channels = set(campaign.channels or [])
-        if not channels & {"sms_dialogue", "sms_invite", "hotline"}:
-            continue
-        if campaign.status == "closed":
-            closes = _aware(campaign.closes_at)
-            if not include_recently_closed or (closes and closes < now - timedelta(days=30)):
-                continue
-        found.append(campaign)
-    return found
+    # The date filter runs in SQL: closed campaigns pile up over the years, and every inbound
+    # text asks this. The channel list is JSON, so that part is checked here.
+    recent = and_(
+        Campaign.status == "closed",
+        or_(Campaign.closes_at.is_(None), Campaign.closes_at >= now - timedelta(days=30)),
+    )
+    wanted = (
+        or_(Campaign.status == "open", recent)
+        if include_recently_closed
+        else (Campaign.status == "open")
+    )
+    return [
+        campaign
+        for campaign in db.session.scalars(select(Campaign).where(wanted))
+        if set(campaign.channels or []) & {"sms_dialogue", "sms_invite", "hotline"}
+    ]
 
 
 def find_conversation(e164: str, now: datetime) -> SmsConversation | None:
