@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
+from app.logs import exception_summary
 
 
 def _messages(code: int) -> tuple[str, str]:
@@ -39,7 +40,7 @@ def register_error_pages(app: Flask, api_handler=None) -> None:
             )
             exc = ServiceUnavailable(retry_after=5)
         if not isinstance(exc, HTTPException):
-            app.logger.exception("Unhandled error on %s", request.endpoint)
+            app.logger.error("Unhandled error on %s: %s", request.endpoint, exception_summary(exc))
             exc = InternalServerError()
         if api_handler is not None and request.path.startswith("/api/"):
             return api_handler(exc)

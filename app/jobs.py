@@ -13,7 +13,6 @@ imports it.
 import importlib
 import inspect
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
+from app.logs import exception_summary
 
 log = logging.getLogger(__name__)
 
@@ -227,16 +227,12 @@ def _check_args(found: Job, args: tuple) -> None:
 
 
 def _log_failure(name: str, exc: BaseException, *, retrying: bool = False) -> None:
-    # An exception's text can quote SQL parameters or row values, i.e. personal data, so the log
-    # records the job, the exception class and where it was raised, never the message or args.
-    where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    # The job, the exception class and where it was raised; never the message or the args.
     log.error(
-        "Job %s failed with %s.%s%s\n%s",
+        "Job %s failed%s: %s",
         name,
-        type(exc).__module__,
-        type(exc).__qualname__,
-        "; it will be retried" if retrying else "",
-        where.rstrip(),
+        " (it will be retried)" if retrying else "",
+        exception_summary(exc),
     )
 
 

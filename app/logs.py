@@ -2,6 +2,7 @@
 
 import logging
 import re
+import traceback
 
 from gunicorn.glogging import Logger
 
@@ -40,3 +41,10 @@ def install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+
+
+def exception_summary(exc: BaseException) -> str:
+    """The exception's class and where it was raised — never its message, which may quote SQL
+    parameters or row values (personal data)."""
+    where = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    return f"{type(exc).__module__}.{type(exc).__qualname__}\n{where.rstrip()}"

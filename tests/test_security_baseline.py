@@ -75,3 +75,23 @@ def test_a_database_outage_is_a_503_that_says_retry(client, db, campaign, monkey
     assert api.status_code == 503
     body = api.get_json()["error"]
     assert "Idempotency-Key" in body["message"] and "server closed" not in str(body)
+
+
+def test_an_unhandled_error_logs_where_not_what(client, db, campaign, monkeypatch, caplog):
+    import logging
+
+    phone = "+86" + "138" + "0013" + "8000"  # built at run time, as data would be
+
+    def broken(code):
+        raise RuntimeError(f"could not match {phone}")
+
+    monkeypatch.setattr("app.channels.web.find_link", broken)
+    with caplog.at_level(logging.ERROR):
+        page = client.get("/s/hall")
+    assert page.status_code == 500 and "13800138000" not in page.get_data(as_text=True)
+    assert (
+        "builtins.RuntimeError" in caplog.text
+        and "find_link" not in caplog.text
+        or "web.py" in caplog.text
+    )
+    assert "13800138000" not in caplog.text
