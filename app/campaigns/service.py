@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.campaigns.models import CHANNELS, Campaign, CampaignTarget
+from app.core.anonymize import scrub
 from app.core.periods import period_bounds
 from app.extensions import db
 from app.questionnaires.models import QuestionnaireVersion
@@ -80,6 +81,11 @@ def create_campaign(
     for key in ("k", "rater_k"):
         if not isinstance(anonymity.get(key), int) or anonymity[key] < 1:
             problems[f"settings.anonymity.{key}"] = "must be a whole number of at least 1"
+    try:
+        # A bad staff pattern would make every answer with free text fail: refuse it here.
+        scrub("", anonymity.get("extra_patterns") or ())
+    except (ValueError, TypeError) as exc:
+        problems["settings.anonymity.extra_patterns"] = str(exc)
     if anonymity.get("duplicates", "device") not in ("none", "device", "sms_otp"):
         problems["settings.anonymity.duplicates"] = "must be none, device or sms_otp"
     if anonymity.get("timestamp_granularity") not in ("day", "week", "month"):

@@ -72,3 +72,26 @@ def test_unknown_template_is_a_clear_error(db):
     org = make_org()
     with pytest.raises(CampaignInvalid, match="no template 'nope'"):
         create_from_template(org.id, "nope", name="c", period="2026", channels=["web"])
+
+
+def test_a_bad_scrub_pattern_is_refused_when_the_campaign_is_made(db):
+    org = make_org()
+    with pytest.raises(CampaignInvalid) as info:
+        create_campaign(
+            org.id,
+            make_version(org),
+            "c",
+            "2026",
+            ["web"],
+            settings={"anonymity": {"extra_patterns": ["张[三"]}},
+        )
+    assert "张[三" in info.value.problems["settings.anonymity.extra_patterns"]
+    ok = create_campaign(
+        org.id,
+        make_version(org),
+        "c",
+        "2026",
+        ["web"],
+        settings={"anonymity": {"extra_patterns": ["张三"]}},
+    )
+    assert ok.settings["anonymity"]["extra_patterns"] == ["张三"]
